@@ -1,0 +1,155 @@
+"""Find the terms that definitions introduce and the later items that mention them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from kg.models import DEFINES, MENTIONS, Entity, Term, TermLink
+
+from ingest.pdf_reader import Line
+
+logger = logging.getLogger(__name__)
+
+# "is called a convex set", "are said to be adjacent", "we say that P is bounded".
+_PHRASE_CUES = re.compile(
+    r"\b(?:is|are)\s+(?:called|termed|known\s+as|said\s+to\s+be)\s+(?:an?\s+|the\s+)?(?P<a>[A-Za-z][\w\- ]{1,60}?)(?=[.,;:)]|\s+if\b|\s+when\b|$)"
+    r"|\bwe\s+say\s+that\s+.{1,80}?\s+is\s+(?:an?\s+|the\s+)?(?P<b>[A-Za-z][\w\- ]{1,60}?)(?=[.,;:)]|\s+if\b|\s+when\b|$)"
+)
+_MAX_TERM_WORDS = 6
+_MIN_TERM_CHARS = 3
+# Emphasised runs that are labels, not terms.
+_STOP_TERMS = {"if", "iff", "then", "and", "or", "not", "only if", "for all", "there exists", "i.e", "e.g", "note"}
+# When more than this share of a statement's text characters is italic, the body is
+# set in italic (amsthm "plain" style), so only bold marks a term there.
+_ITALIC_BODY_SHARE = 0.6
+
+
+@dataclass
+class DefinitionSource:
+    """A definition entity with its statement lines and the length of its head."""
+
+    entity: Entity
+    lines: list[Line]
+    head_length: int
+
+
+class TermFinder:
+    """Collect defined terms and link them to the items that define and mention them."""
+
+    def __init__(self, book_id: str) -> None:
+        self.book_id = book_id
+
+    @cached_property
+    def nlp(self):  # spacy.Language; spaCy is imported lazily because loading it takes seconds
+        import spacy
+
+        nlp = spacy.blank("en")
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        nlp.initialize()
+        return nlp
+
+    def normalize(self, surface: str) -> str:
+        """Return the lower-cased, lemmatized form that keys a term."""
+        doc = self.nlp(surface.lower().strip())
+        return " ".join(token.lemma_ for token in doc if not token.is_space).strip()
+
+    def find(
+        self, definitions: list[DefinitionSource], entities: list[Entity]
+    ) -> tuple[list[Term], list[TermLink]]:
+        terms: dict[str, Term] = {}
+        links: list[TermLink] = []
+        defined_at: dict[str, int] = {}
+        for source in definitions:
+            for surface in _candidate_surfaces(source):
+                name = self.normalize(surface)
+                if not _is_plausible_term(name):
+                    continue
+                term_id = f"{self.book_id}:term:{name.replace(' ', '-')}"
+                if term_id not in terms:
+                    terms[term_id] = Term(term_id, self.book_id, name, surface)
+                    defined_at[term_id] = source.entity.order
+                link = TermLink(source.entity.id, term_id, DEFINES)
+                if link not in links:
+                    links.append(link)
+        links.extend(self._mentions(terms, defined_at, entities))
+        return list(terms.values()), links
+
+    def _mentions(self, terms: dict[str, Term], defined_at: dict[str, int], entities: list[Entity]) -> list[TermLink]:
+        from spacy.matcher import PhraseMatcher
+
+        if not terms:
+            return []
+        matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
+        for term_id, term in terms.items():
+            matcher.add(term_id, [self.nlp(term.surface.lower())])
+        links: list[TermLink] = []
+        texts = (f"{entity.text} {entity.proof}".lower() for entity in entities)
+        for entity, doc in zip(entities, self.nlp.pipe(texts, batch_size=64)):
+            found = {self.nlp.vocab.strings[match_id] for match_id, _start, _end in matcher(doc)}
+            for term_id in sorted(found):
+                if entity.order > defined_at[term_id]:
+                    links.append(TermLink(entity.id, term_id, MENTIONS))
+        return links
+
+
+def _candidate_surfaces(source: DefinitionSource) -> list[str]:
+    surfaces: list[str] = []
+    if source.entity.title:
+        surfaces.append(source.entity.title)
+    surfaces.extend(_emphasised_runs(source.lines, source.head_length))
+    text = source.entity.text
+    for match in _PHRASE_CUES.finditer(text):
+        surfaces.append((match.group("a") or match.group("b") or "").strip())
+    cleaned = []
+    for surface in surfaces:
+        surface = re.sub(r"\s+", " ", surface).strip(" ,.;:()")
+        if surface and surface not in cleaned:
+            cleaned.append(surface)
+    return cleaned
+
+
+def _emphasised_runs(lines: list[Line], head_length: int) -> list[str]:
+    """Return runs of bold or italic text-font spans after the head, math excluded."""
+    spans = []
+    for index, line in enumerate(lines):
+        offset = 0
+        for span in line.spans:
+            start = offset
+            offset += len(span.text)
+            if index == 0 and start < head_length:
+                continue
+            spans.append(span)
+    text_chars = sum(len(span.text) for span in spans if not span.is_math)
+    italic_chars = sum(len(span.text) for span in spans if span.is_italic)
+    italic_body = text_chars > 0 and italic_chars / text_chars > _ITALIC_BODY_SHARE
+
+    runs: list[str] = []
+    current: list[str] = []
+    for span in spans:
+        emphasised = span.is_bold or (span.is_italic and not italic_body)
+        if span.is_math:
+            emphasised = False
+        if emphasised and not span.is_math:
+            current.append(span.text)
+        elif span.text.isspace() and current:
+            current.append(span.text)
+        else:
+            if current:
+                runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    return runs
+
+
+def _is_plausible_term(name: str) -> bool:
+    if len(name) < _MIN_TERM_CHARS or name in _STOP_TERMS:
+        return False
+    words = name.split()
+    if len(words) > _MAX_TERM_WORDS:
+        return False
+    letters = sum(character.isalpha() for character in name)
+    return letters >= 0.7 * len(name.replace(" ", ""))

@@ -1,0 +1,528 @@
+"""The embedded graph store: one LadybugDB database file in the workspace."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import ladybug
+
+from kg import ladybug_queries as q
+from kg.errors import GraphStoreError, NotFoundError
+from kg.models import (
+    DEFINES,
+    MENTIONS,
+    REFERENCES,
+    Book,
+    BookGraph,
+    BookSummary,
+    Edge,
+    Entity,
+    LeanTarget,
+    Reference,
+    Term,
+    TermLink,
+)
+from kg.store import GraphStore
+
+logger = logging.getLogger(__name__)
+
+_LIST_BOOKS_HINT = "run `lemmagraph books` to list the stored books"
+
+
+class LadybugStore(GraphStore):
+    """A `GraphStore` kept in one LadybugDB file, created with its schema on first use.
+
+    LadybugDB allows one read-write `Database` per file, so a second process
+    that opens the same file gets a `GraphStoreError` until the first one closes it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._database: ladybug.Database | None = None
+        self._connection: ladybug.Connection | None = None
+        self._open()
+        try:
+            for statement in q.SCHEMA:
+                self._run(statement)
+        except GraphStoreError:
+            self.close()
+            raise
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._database = ladybug.Database(self.path)
+            self._connection = ladybug.Connection(self._database)
+        except RuntimeError as exc:
+            if "lock" in str(exc).lower():
+                raise GraphStoreError(
+                    f"graph store {self.path} is locked by another process; "
+                    "wait for the other lemmagraph command to finish and retry"
+                ) from exc
+            raise GraphStoreError(f"failed to open graph store {self.path}: {exc}") from exc
+        except OSError as exc:
+            raise GraphStoreError(f"failed to open graph store {self.path}: {exc}") from exc
+        logger.debug("opened graph store %s", self.path)
+
+    # --- Low-level execution ------------------------------------------------
+
+    def _run(self, query: str, parameters: dict[str, Any] | None = None) -> list[list[Any]]:
+        """Execute one query and return all its rows."""
+        if self._connection is None:
+            raise GraphStoreError(f"graph store {self.path} is closed")
+        try:
+            result = self._connection.execute(query, parameters or {})
+            rows = []
+            while result.has_next():
+                rows.append(result.get_next())
+            result.close()
+        except RuntimeError as exc:
+            raise GraphStoreError(f"graph store query failed on {self.path}: {exc}") from exc
+        return rows
+
+    def _run_batch(self, query: str, rows: list[dict[str, Any]], **parameters: Any) -> None:
+        """Execute an UNWIND query over `rows`, skipping it when there are none.
+
+        LadybugDB cannot infer the element type of an empty list parameter, so
+        an empty batch would fail to bind.
+        """
+        if rows:
+            self._run(query, {"rows": rows, **parameters})
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Run the block in one write transaction and roll it back on any error."""
+        self._run(q.BEGIN)
+        try:
+            yield
+            self._run(q.COMMIT)
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        # A failed statement already aborts LadybugDB's transaction, and then
+        # ROLLBACK fails with "No active transaction", which is harmless.
+        try:
+            self._run(q.ROLLBACK)
+        except GraphStoreError as exc:
+            logger.debug("rollback on %s: %s", self.path, exc)
+
+    # --- Writing books ------------------------------------------------------
+
+    def write_book(self, graph: BookGraph) -> None:
+        """Store a whole book in one transaction, replacing any earlier version.
+
+        The book node is written with `complete=false` and flipped to true as
+        the last step. The transaction already makes the write atomic, and the
+        flag keeps the reader contract the same as for backends that cannot
+        write a book in one transaction.
+        """
+        _check_book_graph(graph)
+        book_id = graph.book.id
+        entity_ids = [entity.id for entity in graph.entities]
+        term_ids = [term.id for term in graph.terms]
+        self._check_ids_free(q.FOREIGN_ENTITY_IDS, "item", entity_ids, book_id)
+        self._check_ids_free(q.FOREIGN_TERM_IDS, "term", term_ids, book_id)
+
+        with self._transaction():
+            old_targets = self._run(q.TARGETS_OF_BOOK, {"book_id": book_id})
+            old_context = self._run(q.CONTEXT_INTO_BOOK, {"book_id": book_id})
+
+            self._run(q.MERGE_BOOK_INCOMPLETE, _book_parameters(graph.book))
+            self._run(q.DELETE_BOOK_ENTITIES, {"book_id": book_id})
+            self._run(q.DELETE_BOOK_TERMS, {"book_id": book_id})
+            self._write_contents(graph)
+            self._relink_targets(set(entity_ids), old_targets, old_context)
+            self._run(q.MARK_BOOK_COMPLETE, {"book_id": book_id})
+
+        logger.info(
+            "wrote book %s: %d items, %d references, %d terms",
+            book_id,
+            len(graph.entities),
+            len(graph.references),
+            len(graph.terms),
+        )
+
+    def _check_ids_free(self, query: str, noun: str, ids: list[str], book_id: str) -> None:
+        """Raise if one of `ids` already belongs to another book: ids are global keys."""
+        if not ids:
+            return
+        rows = self._run(query, {"ids": ids, "book_id": book_id})
+        if rows:
+            taken_id, owner = rows[0]
+            raise GraphStoreError(
+                f"{noun} id {taken_id!r} of book {book_id!r} is already used by book {owner!r}; "
+                "ids must be unique across books, so give one of the books another id with --book"
+            )
+
+    def _write_contents(self, graph: BookGraph) -> None:
+        book_id = graph.book.id
+        self._run_batch(q.CREATE_ENTITIES, [_entity_row(e) for e in graph.entities], book_id=book_id)
+        self._run_batch(q.CREATE_TERMS, [_term_row(t) for t in graph.terms], book_id=book_id)
+
+        references = [_reference_row(ref, seq) for seq, ref in enumerate(graph.references)]
+        self._run_batch(q.CREATE_REFERENCES, references)
+
+        defines = [_link_row(link) for link in graph.term_links if link.type == DEFINES]
+        mentions = [_link_row(link) for link in graph.term_links if link.type == MENTIONS]
+        self._run_batch(q.CREATE_DEFINES, defines)
+        self._run_batch(q.CREATE_MENTIONS, mentions)
+
+    def _relink_targets(
+        self,
+        new_entity_ids: set[str],
+        old_targets: list[list[Any]],
+        old_context: list[list[Any]],
+    ) -> None:
+        """Re-attach Lean targets to the new items and drop those whose item is gone."""
+        formalizes = []
+        dropped: list[str] = []
+        for target_id, entity_id in old_targets:
+            if entity_id in new_entity_ids:
+                formalizes.append({"target_id": target_id, "entity_id": entity_id})
+            else:
+                dropped.append(target_id)
+
+        if dropped:
+            self._run(q.DELETE_TARGETS_BY_ID, {"ids": dropped})
+            logger.info("dropped %d Lean targets whose item no longer exists", len(dropped))
+        self._run_batch(q.LINK_FORMALIZES, formalizes)
+
+        # Context edges can come from targets of other books, which were not
+        # deleted; only edges to items that no longer exist are lost.
+        dropped_ids = set(dropped)
+        context = [
+            {"target_id": target_id, "entity_id": entity_id, "rank": rank}
+            for target_id, entity_id, rank in old_context
+            if entity_id in new_entity_ids and target_id not in dropped_ids
+        ]
+        self._run_batch(q.LINK_CONTEXT, context)
+
+    def delete_book(self, book_id: str) -> None:
+        if not self._run(q.BOOK_EXISTS_ANY_STATE, {"book_id": book_id}):
+            raise _book_not_found(book_id)
+        with self._transaction():
+            self._run(q.DELETE_BOOK_TARGETS, {"book_id": book_id})
+            self._run(q.DELETE_BOOK_ENTITIES, {"book_id": book_id})
+            self._run(q.DELETE_BOOK_TERMS, {"book_id": book_id})
+            self._run(q.DELETE_BOOK_NODE, {"book_id": book_id})
+        logger.info("deleted book %s", book_id)
+
+    # --- Reading books and items --------------------------------------------
+
+    def books(self) -> list[BookSummary]:
+        rows = self._run(q.COMPLETE_BOOKS_WITH_KIND_COUNTS)
+        books: dict[str, Book] = {}
+        counts: dict[str, dict[str, int]] = {}
+        for node, kind, count in rows:
+            book = _book_from_node(node)
+            books[book.id] = book
+            kinds = counts.setdefault(book.id, {})
+            if kind is not None:
+                kinds[kind] = count
+        return [_summary(books[book_id], counts[book_id]) for book_id in sorted(books)]
+
+    def book(self, book_id: str) -> BookSummary:
+        rows = self._run(q.COMPLETE_BOOK, {"book_id": book_id})
+        if not rows:
+            raise _book_not_found(book_id)
+        book = _book_from_node(rows[0][0])
+        kind_rows = self._run(q.KIND_COUNTS_OF_BOOK, {"book_id": book_id})
+        return _summary(book, {kind: count for kind, count in kind_rows})
+
+    def entities(self, book_id: str) -> list[Entity]:
+        rows = self._run(q.ENTITIES_OF_BOOK, {"book_id": book_id})
+        if not rows:
+            self._require_book(book_id)
+        return [_entity_from_node(row[0]) for row in rows]
+
+    def entity(self, entity_id: str) -> Entity:
+        rows = self._run(q.ENTITY_BY_ID, {"entity_id": entity_id})
+        if not rows:
+            raise _entity_not_found(entity_id)
+        return _entity_from_node(rows[0][0])
+
+    def find_entities(self, book_id: str, number: str, kind: str | None = None) -> list[Entity]:
+        if kind is None:
+            rows = self._run(q.ENTITIES_BY_NUMBER, {"book_id": book_id, "number": number})
+        else:
+            parameters = {"book_id": book_id, "number": number, "kind": kind}
+            rows = self._run(q.ENTITIES_BY_NUMBER_AND_KIND, parameters)
+        if not rows:
+            self._require_book(book_id)
+        return [_entity_from_node(row[0]) for row in rows]
+
+    # --- Reading edges ------------------------------------------------------
+
+    def references_from(self, entity_id: str) -> list[Reference]:
+        return self._entity_rows(q.REFERENCES_FROM, entity_id, _reference_from_row)
+
+    def references_to(self, entity_id: str) -> list[Reference]:
+        return self._entity_rows(q.REFERENCES_TO, entity_id, _reference_from_row)
+
+    def terms_defined_by(self, entity_id: str) -> list[Term]:
+        return self._entity_rows(q.TERMS_DEFINED_BY, entity_id, lambda row: _term_from_node(row[0]))
+
+    def terms_mentioned_by(self, entity_id: str) -> list[Term]:
+        return self._entity_rows(q.TERMS_MENTIONED_BY, entity_id, lambda row: _term_from_node(row[0]))
+
+    def definers_of(self, term_id: str) -> list[Entity]:
+        rows = self._run(q.DEFINERS_OF, {"term_id": term_id})
+        if not rows and not self._run(q.TERM_EXISTS, {"term_id": term_id}):
+            raise NotFoundError(f"term {term_id!r} not found; {_LIST_BOOKS_HINT}")
+        return [_entity_from_node(row[0]) for row in rows]
+
+    def edges(self, book_id: str) -> list[Edge]:
+        """List the distinct edges between a book's items and terms, ordered by type, source, target.
+
+        An item that cites another item several times gives one REFERENCES edge.
+        """
+        self._require_book(book_id)
+        parameters = {"book_id": book_id}
+        edges = [
+            Edge(source, target, edge_type)
+            for edge_type, query in (
+                (REFERENCES, q.REFERENCE_EDGES_OF_BOOK),
+                (DEFINES, q.DEFINES_EDGES_OF_BOOK),
+                (MENTIONS, q.MENTIONS_EDGES_OF_BOOK),
+            )
+            for source, target in self._run(query, parameters)
+        ]
+        return sorted(edges, key=lambda edge: (edge.type, edge.source, edge.target))
+
+    def _entity_rows(self, query: str, entity_id: str, convert: Any) -> list[Any]:
+        """Run a query keyed by one item; an empty result checks that the item exists."""
+        rows = self._run(query, {"entity_id": entity_id})
+        if not rows:
+            self.entity(entity_id)
+        return [convert(row) for row in rows]
+
+    def _require_book(self, book_id: str) -> None:
+        if not self._run(q.COMPLETE_BOOK, {"book_id": book_id}):
+            raise _book_not_found(book_id)
+
+    # --- Lean targets -------------------------------------------------------
+
+    def write_target(self, target: LeanTarget) -> None:
+        """Store a Lean target attempt, replacing an earlier one with the same target id.
+
+        The item and every context item must exist, or `NotFoundError` names
+        the first missing one. Context edges keep the order of `context_ids`.
+        """
+        entity = self.entity(target.entity_id)
+        if target.book_id != entity.book_id:
+            raise GraphStoreError(
+                f"Lean target {target.id!r} has book id {target.book_id!r}, "
+                f"but its item {entity.id!r} belongs to book {entity.book_id!r}"
+            )
+        for context_id in target.context_ids:
+            self.entity(context_id)
+
+        context = [
+            {"target_id": target.id, "entity_id": context_id, "rank": rank}
+            for rank, context_id in enumerate(target.context_ids)
+        ]
+        with self._transaction():
+            self._run(q.DELETE_TARGETS_BY_ID, {"ids": [target.id]})
+            self._run(q.CREATE_TARGET, _target_parameters(target))
+            self._run_batch(q.LINK_CONTEXT, context)
+
+    def targets(self, entity_id: str) -> list[LeanTarget]:
+        """List the Lean target attempts of an item, oldest `created_at` first."""
+        self.entity(entity_id)
+        rows = self._run(q.TARGETS_OF_ENTITY, {"entity_id": entity_id})
+        targets: dict[str, LeanTarget] = {}
+        for node, context_id, _rank in rows:
+            target = targets.get(node["id"])
+            if target is None:
+                target = _target_from_node(node)
+                targets[target.id] = target
+            if context_id is not None:
+                target.context_ids.append(context_id)
+        return list(targets.values())
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._database is not None:
+            self._database.close()
+            self._database = None
+            logger.debug("closed graph store %s", self.path)
+
+
+# --- Input checks -------------------------------------------------------------
+
+
+def _check_book_graph(graph: BookGraph) -> None:
+    """Raise `GraphStoreError` when the graph's records do not fit together.
+
+    Without this check, an edge to an unknown id would be skipped silently by
+    the MATCH in the batch insert.
+    """
+    book_id = graph.book.id
+    entity_ids = _unique_ids("item", [entity.id for entity in graph.entities], book_id)
+    term_ids = _unique_ids("term", [term.id for term in graph.terms], book_id)
+
+    for entity in graph.entities:
+        if entity.book_id != book_id:
+            raise GraphStoreError(f"item {entity.id!r} has book id {entity.book_id!r}, expected {book_id!r}")
+    for term in graph.terms:
+        if term.book_id != book_id:
+            raise GraphStoreError(f"term {term.id!r} has book id {term.book_id!r}, expected {book_id!r}")
+    for ref in graph.references:
+        for end in (ref.source_id, ref.target_id):
+            if end not in entity_ids:
+                raise GraphStoreError(f"reference {ref.surface!r} names item {end!r}, which is not in book {book_id!r}")
+    for link in graph.term_links:
+        if link.type not in (DEFINES, MENTIONS):
+            raise GraphStoreError(f"term link type {link.type!r} is invalid; expected {DEFINES} or {MENTIONS}")
+        if link.entity_id not in entity_ids:
+            raise GraphStoreError(f"term link names item {link.entity_id!r}, which is not in book {book_id!r}")
+        if link.term_id not in term_ids:
+            raise GraphStoreError(f"term link names term {link.term_id!r}, which is not in book {book_id!r}")
+
+
+def _unique_ids(noun: str, ids: list[str], book_id: str) -> set[str]:
+    counts = Counter(ids)
+    duplicates = sorted(item_id for item_id, count in counts.items() if count > 1)
+    if duplicates:
+        raise GraphStoreError(f"book {book_id!r} has duplicate {noun} ids: {', '.join(duplicates[:5])}")
+    return set(counts)
+
+
+def _book_not_found(book_id: str) -> NotFoundError:
+    return NotFoundError(f"book {book_id!r} not found; {_LIST_BOOKS_HINT}")
+
+
+def _entity_not_found(entity_id: str) -> NotFoundError:
+    return NotFoundError(f"item {entity_id!r} not found; {_LIST_BOOKS_HINT}")
+
+
+# --- Records to query parameters ----------------------------------------------
+
+
+def _book_parameters(book: Book) -> dict[str, Any]:
+    return {
+        "book_id": book.id,
+        "title": book.title,
+        "source_path": book.source_path,
+        "page_count": book.page_count,
+        "sha256": book.sha256,
+        "ingested_at": book.ingested_at,
+    }
+
+
+def _entity_row(entity: Entity) -> dict[str, Any]:
+    return {
+        "id": entity.id,
+        "kind": entity.kind,
+        "number": entity.number,
+        "title": entity.title,
+        "text": entity.text,
+        "proof": entity.proof,
+        "page": entity.page,
+        "ord": entity.order,
+        "section": entity.section,
+    }
+
+
+def _term_row(term: Term) -> dict[str, Any]:
+    return {"id": term.id, "name": term.name, "surface": term.surface}
+
+
+def _reference_row(ref: Reference, seq: int) -> dict[str, Any]:
+    return {
+        "source_id": ref.source_id,
+        "target_id": ref.target_id,
+        "surface": ref.surface,
+        "page": ref.page,
+        "in_proof": ref.in_proof,
+        "seq": seq,
+    }
+
+
+def _link_row(link: TermLink) -> dict[str, Any]:
+    return {"entity_id": link.entity_id, "term_id": link.term_id}
+
+
+def _target_parameters(target: LeanTarget) -> dict[str, Any]:
+    return {
+        "id": target.id,
+        "entity_id": target.entity_id,
+        "book_id": target.book_id,
+        "informal_statement": target.informal_statement,
+        "lean_code": target.lean_code,
+        "status": target.status,
+        "check_output": target.check_output,
+        "model": target.model,
+        "created_at": target.created_at,
+        "lean_path": target.lean_path,
+        "prompt_tokens": target.prompt_tokens,
+        "completion_tokens": target.completion_tokens,
+    }
+
+
+# --- Query results to records -------------------------------------------------
+
+
+def _book_from_node(node: dict[str, Any]) -> Book:
+    return Book(
+        id=node["id"],
+        title=node["title"],
+        source_path=node["source_path"],
+        page_count=node["page_count"],
+        sha256=node["sha256"],
+        ingested_at=node["ingested_at"],
+    )
+
+
+def _summary(book: Book, counts_by_kind: dict[str, int]) -> BookSummary:
+    return BookSummary(book=book, entity_count=sum(counts_by_kind.values()), counts_by_kind=counts_by_kind)
+
+
+def _entity_from_node(node: dict[str, Any]) -> Entity:
+    return Entity(
+        id=node["id"],
+        book_id=node["book_id"],
+        kind=node["kind"],
+        number=node["number"],
+        title=node["title"],
+        text=node["text"],
+        page=node["page"],
+        order=node["ord"],
+        proof=node["proof"],
+        section=node["section"],
+    )
+
+
+def _term_from_node(node: dict[str, Any]) -> Term:
+    return Term(id=node["id"], book_id=node["book_id"], name=node["name"], surface=node["surface"])
+
+
+def _reference_from_row(row: list[Any]) -> Reference:
+    source_id, target_id, surface, page, in_proof = row
+    return Reference(source_id=source_id, target_id=target_id, surface=surface, page=page, in_proof=in_proof)
+
+
+def _target_from_node(node: dict[str, Any]) -> LeanTarget:
+    return LeanTarget(
+        id=node["id"],
+        entity_id=node["entity_id"],
+        book_id=node["book_id"],
+        informal_statement=node["informal_statement"],
+        lean_code=node["lean_code"],
+        status=node["status"],
+        check_output=node["check_output"],
+        model=node["model"],
+        created_at=node["created_at"],
+        lean_path=node["lean_path"],
+        prompt_tokens=node["prompt_tokens"],
+        completion_tokens=node["completion_tokens"],
+    )
