@@ -20,5 +20,7 @@ def open_graph_store(workspace: Workspace, backend: str = "embedded") -> GraphSt
 
         return LadybugStore(workspace.graph_path)
     if backend == "neo4j":
-        raise GraphStoreError("the neo4j graph backend is not available yet; use the 'embedded' backend instead")
+        raise GraphStoreError(
+            "the neo4j graph backend is not available yet; use the 'embedded' backend instead"
+        )
     raise GraphStoreError(f"unknown graph backend {backend!r}; expected one of: {', '.join(BACKENDS)}")

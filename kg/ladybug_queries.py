@@ -13,6 +13,8 @@ from __future__ import annotations
 
 # `complete` is false while `write_book` is writing the book, and readers skip
 # books where it is false.
+# NOTE: IF NOT EXISTS only creates missing tables. A file written with an older
+# schema keeps its old columns, and queries on a new column then fail.
 SCHEMA: tuple[str, ...] = (
     """
     CREATE NODE TABLE IF NOT EXISTS Book(
@@ -219,7 +221,7 @@ WHERE b.complete
 RETURN b
 """
 
-# One row per (book, kind); a book without items returns one row with a null kind.
+# One row per (book, kind). A book without items gives one row with a null kind.
 COMPLETE_BOOKS_WITH_KIND_COUNTS = """
 MATCH (b:Book)
 WHERE b.complete

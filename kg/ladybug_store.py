@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ladybug
 
@@ -31,6 +31,8 @@ from kg.store import GraphStore
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 _LIST_BOOKS_HINT = "run `lemmagraph books` to list the stored books"
 
 
@@ -39,6 +41,9 @@ class LadybugStore(GraphStore):
 
     LadybugDB allows one read-write `Database` per file, so a second process
     that opens the same file gets a `GraphStoreError` until the first one closes it.
+
+    NOTE: LadybugDB 0.22 does not stop a second store on the same file inside
+    one process, so open one store per file per process.
     """
 
     def __init__(self, path: Path) -> None:
@@ -59,6 +64,7 @@ class LadybugStore(GraphStore):
             self._database = ladybug.Database(self.path)
             self._connection = ladybug.Connection(self._database)
         except RuntimeError as exc:
+            # LadybugDB 0.22 raises a bare RuntimeError ("Could not set lock on file ...").
             if "lock" in str(exc).lower():
                 raise GraphStoreError(
                     f"graph store {self.path} is locked by another process; "
@@ -88,8 +94,8 @@ class LadybugStore(GraphStore):
     def _run_batch(self, query: str, rows: list[dict[str, Any]], **parameters: Any) -> None:
         """Execute an UNWIND query over `rows`, skipping it when there are none.
 
-        LadybugDB cannot infer the element type of an empty list parameter, so
-        an empty batch would fail to bind.
+        LadybugDB 0.22 cannot infer the element type of an empty list
+        parameter, so an empty batch would fail to bind.
         """
         if rows:
             self._run(query, {"rows": rows, **parameters})
@@ -106,8 +112,8 @@ class LadybugStore(GraphStore):
             raise
 
     def _rollback(self) -> None:
-        # A failed statement already aborts LadybugDB's transaction, and then
-        # ROLLBACK fails with "No active transaction", which is harmless.
+        # In LadybugDB 0.22 a failed statement already aborts the transaction,
+        # so ROLLBACK then fails with "No active transaction", which is harmless.
         try:
             self._run(q.ROLLBACK)
         except GraphStoreError as exc:
@@ -191,11 +197,15 @@ class LadybugStore(GraphStore):
 
         if dropped:
             self._run(q.DELETE_TARGETS_BY_ID, {"ids": dropped})
-            logger.info("dropped %d Lean targets whose item no longer exists", len(dropped))
+            logger.info(
+                "dropped %d Lean targets whose item no longer exists: %s",
+                len(dropped),
+                ", ".join(dropped[:10]),
+            )
         self._run_batch(q.LINK_FORMALIZES, formalizes)
 
-        # Context edges can come from targets of other books, which were not
-        # deleted; only edges to items that no longer exist are lost.
+        # Context edges can come from targets of other books, which stay. Only
+        # edges to items that no longer exist are lost.
         dropped_ids = set(dropped)
         context = [
             {"target_id": target_id, "entity_id": entity_id, "rank": rank}
@@ -296,8 +306,8 @@ class LadybugStore(GraphStore):
         ]
         return sorted(edges, key=lambda edge: (edge.type, edge.source, edge.target))
 
-    def _entity_rows(self, query: str, entity_id: str, convert: Any) -> list[Any]:
-        """Run a query keyed by one item; an empty result checks that the item exists."""
+    def _entity_rows(self, query: str, entity_id: str, convert: Callable[[list[Any]], T]) -> list[T]:
+        """Run a query keyed by one item, and check that the item exists when no rows come back."""
         rows = self._run(query, {"entity_id": entity_id})
         if not rows:
             self.entity(entity_id)
@@ -379,14 +389,20 @@ def _check_book_graph(graph: BookGraph) -> None:
     for ref in graph.references:
         for end in (ref.source_id, ref.target_id):
             if end not in entity_ids:
-                raise GraphStoreError(f"reference {ref.surface!r} names item {end!r}, which is not in book {book_id!r}")
+                raise GraphStoreError(
+                    f"reference {ref.surface!r} names item {end!r}, which is not in book {book_id!r}"
+                )
     for link in graph.term_links:
         if link.type not in (DEFINES, MENTIONS):
             raise GraphStoreError(f"term link type {link.type!r} is invalid; expected {DEFINES} or {MENTIONS}")
         if link.entity_id not in entity_ids:
-            raise GraphStoreError(f"term link names item {link.entity_id!r}, which is not in book {book_id!r}")
+            raise GraphStoreError(
+                f"term link names item {link.entity_id!r}, which is not in book {book_id!r}"
+            )
         if link.term_id not in term_ids:
-            raise GraphStoreError(f"term link names term {link.term_id!r}, which is not in book {book_id!r}")
+            raise GraphStoreError(
+                f"term link names term {link.term_id!r}, which is not in book {book_id!r}"
+            )
 
 
 def _unique_ids(noun: str, ids: list[str], book_id: str) -> set[str]:
