@@ -19,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from commands.references import resolve_item
-from commands.services import Services, missing_endpoint_message
+from commands.services import Services
 from commands.settings import resolve_settings
-from kg.errors import LemmagraphError
+from kg.errors import LemmagraphError, LlmError
 from kg.models import Entity, LeanTarget, book_id_from_filename, is_valid_book_id
 from retrieval.models import DependencyContext
 
@@ -391,9 +391,12 @@ def demo(ctx: click.Context, base_url: str | None, api_key: str | None, model: s
     click.echo(PromptBuilder().build(context).render())
 
     stdout.rule("formalization")
-    settings = services.settings
-    if not settings.llm_base_url or not settings.llm_model:
-        stdout.print(f"skipped: {missing_endpoint_message(settings)}", markup=False)
+    from formalize.llm import require_endpoint
+
+    try:
+        require_endpoint(services.llm_settings())
+    except LlmError as error:
+        stdout.print(f"skipped: {error}", markup=False)
         return
     _print_target(services.formalizer().run(context))
 

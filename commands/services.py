@@ -11,7 +11,6 @@ from functools import cached_property
 from pathlib import Path
 
 from commands.settings import Settings
-from kg.errors import LlmError
 from kg.factory import open_graph_store
 from kg.models import Book, BookGraph, Entity
 from kg.store import GraphStore
@@ -23,10 +22,6 @@ from retrieval.models import DependencyContext
 from retrieval.vector_index import FaissVectorIndex, VectorIndex
 
 log = logging.getLogger(__name__)
-
-# The Lake project template that ships with the source tree, next to this package.
-LEAN_TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "lean"
-
 
 class Services:
     """Opens the store, the vector index and the model lazily, once per invocation."""
@@ -73,38 +68,27 @@ class Services:
     def dependencies(self, target: Entity, top: int) -> DependencyContext:
         return DependencyRetriever(self.store, self.vectors).dependencies(target, top=top)
 
+    def llm_settings(self):
+        from formalize.llm import LlmSettings
+
+        settings = self.settings
+        return LlmSettings(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key,
+            model=settings.llm_model,
+            timeout_seconds=settings.llm_timeout_seconds,
+        )
+
     def formalizer(self):
         """Build the formalization pipeline, or raise LlmError naming how to configure an endpoint."""
         from formalize.formalizer import Formalizer
-        from formalize.lean_project import LeanProject
-        from formalize.llm import LlmClient, LlmSettings
+        from formalize.lean_project import LeanProject, bundled_lean_template
+        from formalize.llm import LlmClient
         from formalize.prompt import PromptBuilder
 
-        settings = self.settings
-        if not settings.llm_base_url or not settings.llm_model:
-            raise LlmError(missing_endpoint_message(settings))
-        client = LlmClient(
-            LlmSettings(
-                base_url=settings.llm_base_url,
-                api_key=settings.llm_api_key or "not-needed",
-                model=settings.llm_model,
-                timeout_seconds=settings.llm_timeout_seconds,
-            )
-        )
-        lean = LeanProject(self.workspace.lean_dir, LEAN_TEMPLATE_DIR)
+        client = LlmClient(self.llm_settings())
+        lean = LeanProject(self.workspace.lean_dir, bundled_lean_template())
         return Formalizer(self.store, client, lean, PromptBuilder())
-
-
-def missing_endpoint_message(settings: Settings) -> str:
-    missing = []
-    if not settings.llm_base_url:
-        missing.append("a base URL (--base-url or OPENAI_BASE_URL)")
-    if not settings.llm_model:
-        missing.append("a model (--model or LEMMAGRAPH_MODEL)")
-    return (
-        f"no LLM endpoint configured: give {' and '.join(missing)}; "
-        "set --api-key or OPENAI_API_KEY if the endpoint needs a key"
-    )
 
 
 def _stamped(graph: BookGraph, pdf_path: Path) -> Book:

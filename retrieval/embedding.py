@@ -75,6 +75,8 @@ class SentenceEmbedder:
         # The model is read from local files; forbid any attempt to reach a model hub.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # The command line owns progress display; the loader's own bars would clutter stderr.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
 
         if not (self._model_path / "config.json").is_file():

@@ -1,0 +1,171 @@
+"""The command line end to end on the bundled sample chapter, through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import cli
+
+COMMANDS = ["ingest", "books", "show", "deps", "prompt", "formalize", "export", "eval", "demo"]
+
+
+@dataclass
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+def invoke(capsys, monkeypatch, *args: str) -> Result:
+    """Run `lemmagraph ARGS` in-process through `cli.run` and capture its exit status."""
+    monkeypatch.setattr(sys, "argv", ["lemmagraph", *args])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run()
+    captured = capsys.readouterr()
+    code = exit_info.value.code
+    return Result(code if isinstance(code, int) else (0 if code is None else 1), captured.out, captured.err)
+
+
+@pytest.fixture(scope="module")
+def sample_pdf(tmp_path_factory) -> Path:
+    from ingest.render import render_sample_chapter
+
+    return render_sample_chapter(tmp_path_factory.mktemp("sample") / "convexity.pdf")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, sample_pdf) -> Path:
+    """A workspace with the sample chapter ingested once for the whole module."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(sys, "argv", ["lemmagraph", "--home", str(home), "ingest", str(sample_pdf), "--book", "sample"])
+        with pytest.raises(SystemExit) as exit_info:
+            cli.run()
+    assert exit_info.value.code in (0, None)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def no_llm_environment(monkeypatch):
+    for variable in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "LEMMAGRAPH_MODEL", "LEMMAGRAPH_HOME", "LEMMAGRAPH_STORE"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_example(capsys, monkeypatch, command):
+    result = invoke(capsys, monkeypatch, command, "--help")
+
+    assert result.status == 0
+    assert "Example: lemmagraph" in result.out
+
+
+def test_books_lists_sample(capsys, monkeypatch, home):
+    result = invoke(capsys, monkeypatch, "--home", str(home), "books", "--json")
+
+    books = json.loads(result.out)
+    assert [entry["book"]["id"] for entry in books] == ["sample"]
+    assert books[0]["items"] >= 10
+    assert books[0]["items_by_kind"]["exercise"] >= 3
+
+
+def test_show_prints_item_json(capsys, monkeypatch, home):
+    result = invoke(capsys, monkeypatch, "--home", str(home), "show", "sample", "Definition 1.1", "--json")
+
+    item = json.loads(result.out)
+    assert result.status == 0
+    assert item["id"] == "sample:definition:1.1"
+    assert item["kind"] == "definition"
+    assert "convex" in item["text"].lower()
+
+
+def test_deps_json_shape_and_citation(capsys, monkeypatch, home):
+    exported = json.loads(invoke(capsys, monkeypatch, "--home", str(home), "export", "sample", "--format", "json").out)
+    citing_exercises = {
+        edge["source"] for edge in exported["edges"]
+        if edge["type"] == "REFERENCES" and ":exercise:" in edge["source"]
+    }
+    assert citing_exercises, "the sample chapter should have exercises that cite items"
+    exercise_id = sorted(citing_exercises)[0]
+    cited = {edge["target"] for edge in exported["edges"] if edge["type"] == "REFERENCES" and edge["source"] == exercise_id}
+
+    result = invoke(capsys, monkeypatch, "--home", str(home), "deps", "sample", exercise_id, "--top", "8", "--json")
+
+    data = json.loads(result.out)
+    assert data["target"]["id"] == exercise_id
+    found = {dependency["id"]: dependency for dependency in data["dependencies"]}
+    assert cited <= set(found)
+    for dependency in data["dependencies"]:
+        assert set(dependency) == {"id", "kind", "number", "title", "page", "score", "reasons"}
+        assert dependency["reasons"]
+    scores = [dependency["score"] for dependency in data["dependencies"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_export_json_document(capsys, monkeypatch, home):
+    result = invoke(capsys, monkeypatch, "--home", str(home), "export", "sample", "--format", "json")
+
+    document = json.loads(result.out)
+    assert document["book"]["id"] == "sample"
+    ids = {entity["id"] for entity in document["entities"]}
+    assert all(set(entity) == {"id", "kind", "number", "title", "page", "text"} for entity in document["entities"])
+    references = [edge for edge in document["edges"] if edge["type"] == "REFERENCES"]
+    assert references
+    assert all(edge["source"] in ids and edge["target"] in ids for edge in references)
+
+
+def test_prompt_contains_target_text(capsys, monkeypatch, home):
+    shown = json.loads(invoke(capsys, monkeypatch, "--home", str(home), "show", "sample", "Definition 1.1", "--json").out)
+
+    result = invoke(capsys, monkeypatch, "--home", str(home), "prompt", "sample", "Definition 1.1")
+
+    assert result.status == 0
+    assert shown["text"][:60] in result.out
+
+
+def test_unknown_item_suggests_close_matches(capsys, monkeypatch, home):
+    result = invoke(capsys, monkeypatch, "--home", str(home), "show", "sample", "Definition 1.11")
+
+    assert result.status == 1
+    assert "no Definition 1.11 in sample" in result.err
+    assert "did you mean" in result.err
+
+
+def test_unknown_book_fails_cleanly(capsys, monkeypatch, home):
+    result = invoke(capsys, monkeypatch, "--home", str(home), "deps", "nope", "Lemma 1.1")
+
+    assert result.status == 1
+    assert "nope" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_formalize_without_endpoint_names_settings(capsys, monkeypatch, home):
+    result = invoke(capsys, monkeypatch, "--home", str(home), "formalize", "sample", "Definition 1.1")
+
+    assert result.status == 1
+    assert "OPENAI_BASE_URL" in result.err
+    assert "LEMMAGRAPH_MODEL" in result.err
+
+
+def test_ingest_not_a_pdf_keeps_store(capsys, monkeypatch, home, tmp_path):
+    bogus = tmp_path / "notes.pdf"
+    bogus.write_text("plain text, not a PDF")
+
+    result = invoke(capsys, monkeypatch, "--home", str(home), "ingest", str(bogus), "--book", "sample")
+
+    assert result.status == 1
+    assert str(bogus) in result.err
+    books = json.loads(invoke(capsys, monkeypatch, "--home", str(home), "books", "--json").out)
+    assert books[0]["items"] >= 10
+
+
+def test_invalid_book_id_is_usage_error(capsys, monkeypatch, tmp_path, sample_pdf):
+    result = invoke(capsys, monkeypatch, "--home", str(tmp_path), "ingest", str(sample_pdf), "--book", "Bad Id!")
+
+    assert result.status == 2
+    assert "not a valid book id" in result.err
