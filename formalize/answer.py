@@ -35,7 +35,7 @@ def parse_answer(text: str) -> ParsedAnswer:
     """Parse an answer in the first form that fits.
 
     The forms are tried in this order: the whole text as a JSON object, a ```json fence
-    (or an unlabelled fence) holding one, the span from the first `{` to the last `}`,
+    (or an unlabelled fence) containing one, the span from the first `{` to the last `}`,
     and finally a ```lean fence, in which case the text around the fence becomes the
     informal statement. Raises LlmError quoting the start of the answer when none fits.
     """

@@ -29,7 +29,7 @@ class LeanCheck:
 
     `status` is "compiled", "failed" or "not checked" and describes the Lean compiler
     run only. `problems` lists the structural problems found without Lean, and `output`
-    holds both reports as text.
+    contains both reports as text.
     """
 
     status: str
@@ -54,7 +54,7 @@ def bundled_lean_template() -> Path:
 def module_component(text: str) -> str:
     """Turn text into a Lean module name component, for example 'convex-sets' -> 'ConvexSets'.
 
-    The result holds only ASCII letters, digits and '_' and starts with a letter.
+    The result contains only ASCII letters, digits and '_' and starts with a letter.
     """
     words = [word for word in _NOT_IDENTIFIER.split(text) if word]
     name = "".join(word[0].upper() + word[1:] for word in words)
@@ -95,8 +95,8 @@ class LeanProject:
             return self.root
         if not (self.template_dir / "lakefile.toml").exists():
             raise LeanCheckError(
-                f"Lean project template {self.template_dir} has no lakefile.toml; "
-                "pass the lean/ folder of a Lemmagraph checkout as the template."
+                f"Lean project template {self.template_dir} has no lakefile.toml. "
+                "Pass the lean/ folder of a Lemmagraph checkout as the template."
             )
         try:
             shutil.copytree(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_IMPORT_MATHLIB = re.compile(r"^\s*import\s+Mathlib\b", re.MULTILINE)
+_IMPORT_MATHLIB = re.compile(r"^\s*import\s+Mathlib(?![.\w])", re.MULTILINE)
 _THEOREM = re.compile(
     r"^[ \t]*(?:@\[[^\]]*\][ \t]*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*"
     r"(theorem|lemma)\s+(\S+)",

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from formalize.prompt import Prompt
 from kg.errors import LlmError
@@ -24,7 +25,7 @@ MODEL_HELP = "--model or LEMMAGRAPH_MODEL"
 
 @dataclass(frozen=True)
 class LlmSettings:
-    """Where and how to reach the language model, already resolved from flags and environment."""
+    """Endpoint, credentials and limits of the language model, already resolved from flags and environment."""
 
     base_url: str | None
     api_key: str | None
@@ -63,7 +64,7 @@ def require_endpoint(settings: LlmSettings) -> None:
 
 
 class LlmClient:
-    """A chat completions client that asks for JSON answers and reports failures as LlmError.
+    """A chat completions client that requests JSON output and reports failures as LlmError.
 
     The request sets `response_format={"type": "json_object"}`. When the endpoint rejects
     the request with HTTP 400, the client sends it once more without that parameter, and
@@ -93,7 +94,7 @@ class LlmClient:
             if not self.json_mode:
                 raise self._error(error) from error
             log.warning(
-                "%s rejected the request with response_format=json_object (%s); retrying without it",
+                "%s rejected the request with response_format=json_object (%s). Retrying without it",
                 self.settings.base_url,
                 _short(str(error)),
             )
@@ -107,7 +108,7 @@ class LlmClient:
 
         return self._answer(completion)
 
-    def _create(self, prompt: Prompt, json_mode: bool):
+    def _create(self, prompt: Prompt, json_mode: bool) -> ChatCompletion:
         options = {"response_format": {"type": "json_object"}} if json_mode else {}
         return self._client.chat.completions.create(
             model=self.model,
@@ -115,7 +116,7 @@ class LlmClient:
             **options,
         )
 
-    def _answer(self, completion) -> LlmAnswer:
+    def _answer(self, completion: ChatCompletion) -> LlmAnswer:
         if not completion.choices or completion.choices[0].message.content is None:
             raise LlmError(
                 f"The model {self.model} at {self.settings.base_url} returned no message content. "
@@ -124,7 +125,7 @@ class LlmClient:
         choice = completion.choices[0]
         if choice.finish_reason == "length":
             log.warning(
-                "The answer of %s stopped at the token limit; the Lean code may be cut off",
+                "The completion of %s stopped at the token limit, so the Lean code may be cut off",
                 self.model,
             )
         usage = completion.usage
@@ -143,7 +144,7 @@ class LlmClient:
             return LlmError(
                 f"The request to {where} timed out after {self.settings.timeout_seconds:g} s "
                 f"and {self.settings.max_retries} retries. "
-                "Raise the timeout or use a smaller model."
+                "Raise timeout_seconds or use a faster model."
             )
         if isinstance(error, openai.APIConnectionError):
             return LlmError(
@@ -163,7 +164,7 @@ class LlmClient:
         if isinstance(error, openai.RateLimitError):
             return LlmError(
                 f"{where} is still rate limiting (HTTP 429) after {self.settings.max_retries} retries: "
-                f"{detail}. Wait and run again, or raise the retry count."
+                f"{detail}. Wait and run again, or raise max_retries."
             )
         if isinstance(error, openai.APIStatusError):
             return LlmError(f"{where} failed with HTTP {error.status_code}: {detail}.")

@@ -1,4 +1,4 @@
-"""Build the chat prompt that asks a language model to formalize one item."""
+"""Build the chat prompt that requests a Lean formalization of one item."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def bundled_prompt_templates() -> Path:
 class PromptBuilder:
     """Fill the prompt templates with a target item and its dependencies.
 
-    `template_dir` must hold `system.md`, `formalize.md`, `item.md` and `no_context.md`,
+    `template_dir` must contain `system.md`, `formalize.md`, `item.md` and `no_context.md`,
     which are `string.Template` files. Item texts longer than `max_item_chars` are cut
     so that one long proof-heavy item cannot crowd the others out of the model's context.
     """
@@ -103,6 +103,6 @@ class PromptBuilder:
             return Template(path.read_text(encoding="utf-8"))
         except OSError as error:
             raise FileNotFoundError(
-                f"prompt template {path} could not be read: {error.strerror}; "
-                "pass a template_dir that holds system.md, formalize.md, item.md and no_context.md"
+                f"Prompt template {path} could not be read: {error.strerror}. "
+                "Pass a template_dir that contains system.md, formalize.md, item.md and no_context.md."
             ) from error
