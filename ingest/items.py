@@ -46,12 +46,21 @@ _HEAD = re.compile(
     rf"(?:\s+(?P<number>{NUMBER_PATTERN})(?![\w.]*\d)\.?|\s*(?P<bare>[:.]))"
 )
 _PAREN_TITLE = re.compile(r"^\s*\((?P<title>[^()]{1,120})\)\s*\.?")
+# "Proof." or "Proof of Lemma 3.2.", set in italic or bold.
 _PROOF_HEAD = re.compile(
-    rf"^(?P<word>Proof|Solution)(?:\s+of\s+(?P<kind>{_HEAD_WORD_PATTERN})\s+(?P<number>{NUMBER_PATTERN}))?\s*[.:]"
+    rf"^(?P<word>Proof)(?:\s+(?:of|for)\s+(?P<kind>{_HEAD_WORD_PATTERN})\s+(?P<number>{NUMBER_PATTERN}))?\s*[.:]"
 )
+# "Solution." blocks end the item before them but are not kept: worked solutions
+# are not part of a statement or its proof, and books often collect them far from
+# their exercise.
+_SOLUTION_HEAD = re.compile(r"^(?P<word>Solution|Answer)\s*[.:]")
 _END_MARKS = ("\u220e", "\u25a1", "\u25a0", "\u25fb", "\u2610", "\u25a2", "q.e.d.")
 # Body lines that start this far left of the head line have left the item's box.
 _INDENT_TOLERANCE = 3.0
+# Numbering-style check of _drop_numbering_outliers: minimum items of a kind and
+# minimum share of the dominant style.
+_SCHEME_MIN_ITEMS = 5
+_SCHEME_MIN_SHARE = 0.9
 # A heading is at least this much larger than the body font size.
 _HEADING_SIZE_RATIO = 1.12
 
@@ -78,7 +87,7 @@ class _Head:
     length: int
 
 
-def _bold_mask(line: Line) -> list[tuple[int, int, Span]]:
+def _span_ranges(line: Line) -> list[tuple[int, int, Span]]:
     ranges = []
     offset = 0
     for span in line.spans:
@@ -106,9 +115,10 @@ def parse_head(line: Line) -> _Head | None:
     match = _HEAD.match(text)
     if not match:
         return None
-    ranges = _bold_mask(line)
+    ranges = _span_ranges(line)
     if not _is_emphasised(ranges, match.start("word"), match.end()):
         return None
+
     kind = HEAD_WORDS[match.group("word").lower()]
     number = match.group("number")
     length = match.end()
@@ -134,11 +144,11 @@ def parse_head(line: Line) -> _Head | None:
     return _Head(kind, number, title, length)
 
 
-def _proof_head(line: Line) -> re.Match[str] | None:
-    match = _PROOF_HEAD.match(line.text)
+def _proof_head(line: Line, pattern: re.Pattern[str] = _PROOF_HEAD) -> re.Match[str] | None:
+    match = pattern.match(line.text)
     if not match:
         return None
-    if not _is_emphasised(_bold_mask(line), 0, len(match.group("word")), italic=True):
+    if not _is_emphasised(_span_ranges(line), 0, len(match.group("word")), italic=True):
         return None
     return match
 
@@ -207,6 +217,12 @@ class ItemExtractor:
                         mode = "proof" if not _ends_with_mark(line) else None
                         continue
 
+                if _proof_head(line, _SOLUTION_HEAD) is not None:
+                    mode = None
+                    continue
+
+                # NOTE: an item without a proof, box or end mark runs until the next head or
+                # section heading, so narrative text after it can be read as its statement.
                 if mode == "statement" and current is not None:
                     if self._left_item_box(line, head_left):
                         mode = None
@@ -219,7 +235,7 @@ class ItemExtractor:
                     if _ends_with_mark(line):
                         mode = None
         logger.debug("found %d item heads", len(items))
-        return items
+        return _drop_numbering_outliers(items)
 
     def _toc_by_page(self) -> dict[int, list[str]]:
         by_page: dict[int, list[str]] = {}
@@ -261,6 +277,32 @@ class ItemExtractor:
                 if item.kind == kind and item.number == number:
                     return item
         return current
+
+
+def _drop_numbering_outliers(items: list[RawItem]) -> list[RawItem]:
+    """Drop heads whose number style breaks the pattern of their kind.
+
+    When at least `_SCHEME_MIN_ITEMS` items of a kind are numbered and
+    `_SCHEME_MIN_SHARE` of them use dotted numbers ("4.1"), a plain "Example 1"
+    of that kind is a bold paragraph label rather than an item, and the reverse.
+    """
+    dotted: Counter[str] = Counter()
+    numbered: Counter[str] = Counter()
+    for item in items:
+        if item.number:
+            numbered[item.kind] += 1
+            dotted[item.kind] += "." in item.number
+    kept = []
+    for item in items:
+        total = numbered[item.kind]
+        if item.number and total >= _SCHEME_MIN_ITEMS:
+            share = dotted[item.kind] / total
+            is_dotted = "." in item.number
+            if (share >= _SCHEME_MIN_SHARE and not is_dotted) or (share <= 1 - _SCHEME_MIN_SHARE and is_dotted):
+                logger.debug("dropped %s %s on page %d: numbering unlike its kind", item.kind, item.number, item.page)
+                continue
+        kept.append(item)
+    return kept
 
 
 def _normalize_heading(text: str) -> str:

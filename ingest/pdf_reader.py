@@ -26,7 +26,7 @@ _FLAG_BOLD = 16
 
 # Font names of math fonts: their italic letters are variables, not emphasis.
 _MATH_FONT = re.compile(
-    r"CMMI|CMSY|CMEX|CMBSY|MSAM|MSBM|EUFM|EUSM|RSFS|STIX|Math|Symbol|Symbol|StandardSym|Dingbats|Pazo",
+    r"CMMI|CMSY|CMEX|CMBSY|MSAM|MSBM|EUFM|EUSM|RSFS|STIX|Math|Symbol|StandardSym|Dingbats|Pazo",
     re.IGNORECASE,
 )
 _BOLD_FONT = re.compile(r"Bold|Medi|Semibold|Demi|Black|Heavy|CMBX|-BX|\bBX", re.IGNORECASE)
@@ -42,8 +42,11 @@ _MARGIN_BAND = 0.08
 # A margin line whose text, digits aside, recurs on this many pages is a running head.
 _RUNNING_HEAD_MIN_PAGES = 3
 _PAGE_NUMBER = re.compile(r"^\s*(?:[0-9]+|[ivxlcdm]+|page\s+\d+(?:\s+of\s+\d+)?)\s*$", re.IGNORECASE)
+_HEAD_WITH_PAGE_NUMBER = re.compile(r"^\d{1,4}\s+\S.*|.*\S\s+\d{1,4}$")
 # Pages with fewer characters than this, on average, count as having no text layer.
 _MIN_CHARS_PER_PAGE = 20
+# Pieces of one printed line are at most this many font sizes apart; column gutters are wider.
+_SPLIT_LINE_MAX_GAP = 1.5
 
 
 @dataclass(slots=True)
@@ -155,7 +158,7 @@ class PdfReader:
                 if spans and any(not span.text.isspace() for span in spans):
                     lines.append(Line(spans, tuple(raw_line["bbox"]), index + 1))
         width, height = page.rect.width, page.rect.height
-        return Page(index + 1, width, height, _reading_order(lines, width))
+        return Page(index + 1, width, height, _reading_order(_merge_split_lines(lines), width))
 
 
 def _open_document(path: Path) -> pymupdf.Document:
@@ -179,8 +182,23 @@ def _open_document(path: Path) -> pymupdf.Document:
         doc.close()
         raise PdfError(f"{path}: the PDF has no pages; it may be truncated, so re-download it")
     if doc.is_repaired:
+        if not _has_end_marker(path):
+            doc.close()
+            raise PdfError(
+                f"{path}: the PDF is truncated (no %%EOF marker at its end, cross-reference table damaged); "
+                "re-download or re-export the file"
+            )
         logger.warning("%s: the PDF was damaged and repaired while opening; some pages may be missing", path)
     return doc
+
+
+def _has_end_marker(path: Path) -> bool:
+    """Return whether the last kilobyte of the file contains the %%EOF trailer marker."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(size - 1024, 0))
+        return b"%%EOF" in handle.read()
 
 
 def _check_text_layer(path: Path, pages: list[Page]) -> None:
@@ -190,6 +208,37 @@ def _check_text_layer(path: Path, pages: list[Page]) -> None:
             f"{path}: the PDF has no text layer ({chars} characters on {len(pages)} pages), "
             "so it is probably scanned; run OCR on it first (for example ocrmypdf) and ingest the result"
         )
+
+
+def _merge_split_lines(lines: list[Line]) -> list[Line]:
+    """Join consecutive lines that PyMuPDF split although they share a baseline.
+
+    Justified TeX output often yields "Lemma" and "2.3 (Title)." as two lines of
+    one printed line. Pieces merge when the second starts right of the first,
+    on the same baseline, and closer than `_SPLIT_LINE_MAX_GAP` font sizes, which
+    keeps the two columns of a page apart.
+    """
+    merged: list[Line] = []
+    for line in lines:
+        if merged:
+            previous = merged[-1]
+            size = max(span.size for span in previous.spans)
+            same_baseline = abs(previous.bbox[3] - line.bbox[3]) < 0.25 * size
+            gap = line.bbox[0] - previous.bbox[2]
+            if same_baseline and -1.0 <= gap < _SPLIT_LINE_MAX_GAP * size:
+                joiner = [] if previous.text.endswith(" ") or line.text.startswith(" ") else [
+                    Span(" ", previous.spans[-1].font, previous.spans[-1].size, previous.spans[-1].flags, previous.spans[-1].bbox)
+                ]
+                bbox = (
+                    previous.bbox[0],
+                    min(previous.bbox[1], line.bbox[1]),
+                    line.bbox[2],
+                    max(previous.bbox[3], line.bbox[3]),
+                )
+                merged[-1] = Line(previous.spans + joiner + line.spans, bbox, line.page)
+                continue
+        merged.append(line)
+    return merged
 
 
 def _reading_order(lines: list[Line], page_width: float) -> list[Line]:
@@ -251,4 +300,8 @@ def _find_running_heads(pages: list[Page]) -> set[str]:
 def _is_margin_noise(line: Line, page: Page, running_heads: set[str]) -> bool:
     if not _in_margin(line, page):
         return False
-    return bool(_PAGE_NUMBER.match(line.text)) or _margin_key(line) in running_heads
+    if _PAGE_NUMBER.match(line.text) or _margin_key(line) in running_heads:
+        return True
+    # A running head printed on one line with the page number ("2.2. Modeling  31")
+    # that recurs on too few pages to be counted; only the top band is trusted.
+    return line.bbox[3] <= page.height * _MARGIN_BAND and bool(_HEAD_WITH_PAGE_NUMBER.match(line.text.strip()))

@@ -1,0 +1,109 @@
+"""Turn one PDF into a BookGraph: items, references, terms and term links."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kg.models import Book, BookGraph, Entity, entity_id
+
+from ingest.items import ItemExtractor, RawItem
+from ingest.pdf_reader import Page, PdfReader
+from ingest.references import ItemText, ReferenceResolver, equation_tags
+from ingest.terms import DefinitionSource, TermFinder
+from ingest.text import join_lines
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def ingest_pdf(path: Path, book_id: str, progress: ProgressCallback | None = None) -> BookGraph:
+    """Read the PDF at `path` and extract its items, references, terms and term links.
+
+    `progress(done_pages, total_pages)` is called while pages are read.
+    Raises kg.errors.PdfError when the file is not a readable PDF with text.
+    """
+    path = Path(path)
+    with PdfReader(path) as reader:
+        pages: list[Page] = []
+        for page in reader.pages():
+            pages.append(page)
+            if progress is not None:
+                progress(page.number, reader.page_count)
+        toc = reader.toc()
+        book = Book(
+            id=book_id,
+            title=reader.title or path.stem,
+            source_path=str(path.resolve()),
+            page_count=reader.page_count,
+            sha256=_sha256(path),
+            ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+
+    raw_items = ItemExtractor(pages, toc).extract()
+    entities, item_texts = _build_entities(book_id, raw_items)
+    references = ReferenceResolver(item_texts).find_all()
+
+    definitions = [
+        DefinitionSource(entity, raw.statement, raw.head_length)
+        for entity, raw in zip(entities, raw_items)
+        if entity.kind == "definition"
+    ]
+    terms, term_links = TermFinder(book_id).find(definitions, entities) if entities else ([], [])
+    logger.info(
+        "%s: %d items, %d references, %d terms on %d pages",
+        path.name,
+        len(entities),
+        len(references),
+        len(terms),
+        book.page_count,
+    )
+    return BookGraph(book, entities, references, terms, term_links)
+
+
+def _build_entities(book_id: str, raw_items: list[RawItem]) -> tuple[list[Entity], list[ItemText]]:
+    entities: list[Entity] = []
+    item_texts: list[ItemText] = []
+    used_ids: set[str] = set()
+    for order, raw in enumerate(raw_items):
+        identifier = entity_id(book_id, raw.kind, raw.number, order)
+        # A (kind, number) printed twice (a restated theorem, an appendix that
+        # restarts a counter) keeps the first id; later copies get "~2", "~3"... in
+        # reading order, so ids stay unique and stable across re-ingests.
+        if identifier in used_ids:
+            copy = 2
+            while f"{identifier}~{copy}" in used_ids:
+                copy += 1
+            identifier = f"{identifier}~{copy}"
+        used_ids.add(identifier)
+
+        statement = join_lines(raw.statement, raw.head_length)
+        proof = join_lines(raw.proof)
+        entity = Entity(
+            id=identifier,
+            book_id=book_id,
+            kind=raw.kind,
+            number=raw.number,
+            title=raw.title,
+            text=statement.text,
+            page=raw.page,
+            order=order,
+            proof=proof.text,
+            section=raw.section,
+        )
+        entities.append(entity)
+        tags = equation_tags([line.text for line in raw.statement + raw.proof])
+        item_texts.append(ItemText(entity, statement, proof, tags))
+    return entities, item_texts
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,104 @@
+"""Ingest the evaluation corpus books and hold the measured quality as a floor.
+
+The floors sit a little below the numbers measured when they were set, so a
+regression in item detection or citation resolution fails these tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg.models import BookGraph
+from ingest.evaluation import ExtractionReport, evaluate_extraction
+from ingest.pipeline import ingest_pdf
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+pytestmark = [
+    pytest.mark.corpus,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"evaluation corpus not found at {CORPUS}"),
+]
+
+
+@pytest.fixture(scope="module")
+def optimization_book() -> tuple[BookGraph, ExtractionReport]:
+    folder = CORPUS / "open-optimization-or"
+    graph = ingest_pdf(folder / "book.pdf", "oor")
+    return graph, evaluate_extraction(graph, folder / "gold.json")
+
+
+@pytest.fixture(scope="module")
+def blueprint_book() -> tuple[BookGraph, ExtractionReport]:
+    folder = CORPUS / "pfr-blueprint"
+    graph = ingest_pdf(folder / "book.pdf", "pfr")
+    return graph, evaluate_extraction(graph, folder / "gold.json")
+
+
+def _item(graph: BookGraph, kind: str, number: str):
+    matches = [entity for entity in graph.entities if entity.kind == kind and entity.number == number]
+    assert matches, f"{kind} {number} not extracted"
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "number", "page"),
+    [
+        ("exercise", "1.1", 46),
+        ("definition", "2.1", 56),
+        ("theorem", "5.1", 134),
+        ("lemma", "6.2", 162),
+        ("proposition", "B.1", 477),
+        ("algorithm", "1", 135),
+    ],
+)
+def test_optimization_book_items(optimization_book, kind: str, number: str, page: int) -> None:
+    graph, _ = optimization_book
+    assert _item(graph, kind, number).page == page
+
+
+def test_optimization_book_boxed_example_title(optimization_book) -> None:
+    graph, _ = optimization_book
+    assert _item(graph, "example", "2.3").title == "Bakery Production"
+
+
+def test_optimization_book_scores(optimization_book) -> None:
+    _, report = optimization_book
+    assert report.items.f1 >= 0.99
+    assert report.page_accuracy >= 0.99
+    assert report.references.recall >= 0.97
+    assert report.references.precision >= 0.92
+
+
+@pytest.mark.parametrize(
+    ("kind", "number", "page", "title"),
+    [
+        ("lemma", "1.1", 2, "Concavity"),
+        ("lemma", "1.2", 2, "log sum inequality"),
+        ("definition", "2.1", 3, "Entropy"),
+        ("lemma", "2.3", 3, "Jensen bound"),
+    ],
+)
+def test_blueprint_items(blueprint_book, kind: str, number: str, page: int, title: str) -> None:
+    graph, _ = blueprint_book
+    entity = _item(graph, kind, number)
+    assert entity.page == page
+    assert entity.title == title
+
+
+def test_blueprint_proof_reference(blueprint_book) -> None:
+    graph, _ = blueprint_book
+    jensen = _item(graph, "lemma", "2.3")
+    targets = {(reference.target_id, reference.in_proof) for reference in graph.references
+               if reference.source_id == jensen.id}
+    assert ("pfr:lemma:1.1", True) in targets
+
+
+def test_blueprint_scores(blueprint_book) -> None:
+    _, report = blueprint_book
+    assert report.items.f1 >= 0.99
+    assert report.page_accuracy >= 0.99
+    assert report.references.recall >= 0.98
+    assert report.references.precision >= 0.94

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+
+from ingest.pipeline import ingest_pdf
+
+BODY = "The statement of the item continues here with enough words."
+
+
+def _by_label(graph):
+    return {entity.label: entity for entity in graph.entities}
+
+
+def test_run_in_head_with_title(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Lemma 1.2", "bold"), (" (log sum inequality)", "regular"), (".", "bold"), (" If S is finite, then", "italic")],
+        [("the sum is bounded.", "italic")],
+    ]])
+
+    [lemma] = graph.entities
+    assert (lemma.kind, lemma.number, lemma.page) == ("lemma", "1.2", 1)
+    assert lemma.title == "log sum inequality"
+    assert lemma.text == "If S is finite, then the sum is bounded."
+    assert lemma.id == "test:lemma:1.2"
+
+
+def test_boxed_head_with_colon_title(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Example 2.5:", "bold"), (" The Diet Problem", "bold")],
+        [(BODY, "regular")],
+    ]])
+
+    [example] = graph.entities
+    assert (example.kind, example.number) == ("example", "2.5")
+    assert example.title == "The Diet Problem"
+    assert example.text == BODY
+
+
+def test_synonym_head_words_map_to_kinds(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Problem 3.1", "bold"), (" Solve the system below for every value.", "regular")],
+        [("Observation 3.2.", "bold"), (" The system below has a solution.", "regular")],
+        [("Procedure 3.3", "bold"), (" Apply row operations in turn.", "regular")],
+    ]])
+
+    assert [(entity.kind, entity.number) for entity in graph.entities] == [
+        ("exercise", "3.1"),
+        ("remark", "3.2"),
+        ("algorithm", "3.3"),
+    ]
+
+
+def test_unnumbered_bold_head(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Algorithm:", "bold"), (" Simplex Method", "bold")],
+        [("Choose an entering variable and pivot until optimal.", "regular")],
+    ]])
+
+    [algorithm] = graph.entities
+    assert algorithm.number is None
+    assert algorithm.title == "Simplex Method"
+    assert algorithm.id == "test:algorithm:u0"
+
+
+def test_regular_font_citation_is_not_head(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Lemma 1.1", "bold"), (" Every bounded set is small enough.", "regular")],
+        [("Lemma 1.1 is used below in the proof of the main claim.", "regular")],
+    ]])
+
+    assert [entity.label for entity in graph.entities] == ["Lemma 1.1"]
+
+
+def test_head_split_across_pieces(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "Theorem", fontname="Times-Bold", fontsize=10)
+    page.insert_text((122, 100), "4.10.", fontname="Times-Bold", fontsize=10)
+    page.insert_text((72, 114), BODY, fontname="Times-Roman", fontsize=10)
+    path = tmp_path / "split.pdf"
+    doc.save(path)
+
+    graph = ingest_pdf(path, "test")
+
+    assert [(entity.kind, entity.number) for entity in graph.entities] == [("theorem", "4.10")]
+
+
+def test_proof_attached_to_item(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Theorem 2.1.", "bold"), (" Every polytope has a vertex.", "italic")],
+        [("Proof.", "italic"), (" Take a point that minimizes a generic", "regular")],
+        [("linear function over the polytope. ", "regular"), ("\u25a1", "symbol")],
+        [("The text after the proof belongs to no item at all.", "regular")],
+    ]])
+
+    [theorem] = graph.entities
+    assert theorem.text == "Every polytope has a vertex."
+    assert theorem.proof == "Proof. Take a point that minimizes a generic linear function over the polytope. \u25a1"
+
+
+def test_named_proof_attached_to_earlier_item(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Lemma 3.1.", "bold"), (" The first claim holds for all sets.", "italic")],
+        [("Lemma 3.2.", "bold"), (" The second claim holds for all sets.", "italic")],
+        [("Proof of Lemma 3.1.", "italic"), (" Apply the definition twice in a row.", "regular")],
+    ]])
+
+    lemmas = _by_label(graph)
+    assert lemmas["Lemma 3.1"].proof.startswith("Proof of Lemma 3.1.")
+    assert lemmas["Lemma 3.2"].proof == ""
+
+
+def test_item_spans_pages(ingest_pages) -> None:
+    graph = ingest_pages([
+        [[("Definition 1.1.", "bold"), (" A set is convex when it contains", "regular")]],
+        [[("every segment between two of its points.", "regular")],
+         [("Exercise 1.2", "bold"), (" Show that a ball is convex in every norm.", "regular")]],
+    ])
+
+    definition, exercise = graph.entities
+    assert definition.text == "A set is convex when it contains every segment between two of its points."
+    assert (definition.page, exercise.page) == (1, 2)
+
+
+def test_duplicate_numbers_get_unique_ids(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Theorem 1.1.", "bold"), (" A restated result about every set.", "regular")],
+        [("Theorem 1.1.", "bold"), (" The same result, printed a second time.", "regular")],
+    ]])
+
+    assert [entity.id for entity in graph.entities] == ["test:theorem:1.1", "test:theorem:1.1~2"]
+
+
+def test_section_from_outline(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "2.1 Convex Sets", fontname="Times-Bold", fontsize=14)
+    page.insert_text((72, 130), "Definition 2.1.", fontname="Times-Bold", fontsize=10)
+    page.insert_text((150, 130), "A set is convex when it holds all segments.", fontname="Times-Roman", fontsize=10)
+    page.insert_text((72, 160), "2.2 Cones", fontname="Times-Bold", fontsize=14)
+    page.insert_text((72, 190), "Narrative text that follows the second heading here.", fontname="Times-Roman", fontsize=10)
+    doc.set_toc([[1, "Convex Sets", 1], [1, "Cones", 1]])
+    path = tmp_path / "sections.pdf"
+    doc.save(path)
+
+    [definition] = ingest_pdf(path, "test").entities
+
+    assert definition.section == "Convex Sets"
+    assert "Narrative" not in definition.text
+
+
+def test_item_ends_at_box_edge(ingest_pages) -> None:
+    doc_pages = [[
+        [("Example 1.1.", "bold"), (" A boxed example, indented like a frame.", "regular")],
+    ]]
+    graph = ingest_pages(doc_pages, left=90)
+    assert graph.entities[0].text == "A boxed example, indented like a frame."
+
+
+def test_book_without_items_gives_empty_list(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Plain prose with no numbered items in it, only narrative text.", "regular")],
+    ]])
+
+    assert graph.entities == []
+    assert graph.references == []
+    assert graph.book.page_count == 1
+
+
+def test_progress_reports_pages(tmp_path: Path) -> None:
+    from tests.ingest.pdf_builder import text_page, write_pdf
+
+    path = write_pdf(tmp_path / "book.pdf", [text_page(BODY) for _ in range(3)])
+    calls = []
+
+    ingest_pdf(path, "test", progress=lambda done, total: calls.append((done, total)))
+
+    assert calls == [(1, 3), (2, 3), (3, 3)]
