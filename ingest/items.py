@@ -116,7 +116,10 @@ def parse_head(line: Line) -> _Head | None:
     if not match:
         return None
     ranges = _span_ranges(line)
-    if not _is_emphasised(ranges, match.start("word"), match.end()):
+    # The punctuation after the number is often set in the body font ("**Lemma 1.4**."),
+    # so only the kind word and the number must be bold.
+    emphasis_end = match.end("number") if match.group("number") else match.end("word")
+    if not _is_emphasised(ranges, match.start("word"), emphasis_end):
         return None
 
     kind = HEAD_WORDS[match.group("word").lower()]

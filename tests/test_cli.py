@@ -129,10 +129,10 @@ def test_prompt_contains_target_text(capsys, monkeypatch, home):
 
 
 def test_unknown_item_suggests_close_matches(capsys, monkeypatch, home):
-    result = invoke(capsys, monkeypatch, "--home", str(home), "show", "sample", "Definition 1.11")
+    result = invoke(capsys, monkeypatch, "--home", str(home), "show", "sample", "Exercise 1.30")
 
     assert result.status == 1
-    assert "no Definition 1.11 in sample" in result.err
+    assert "no Exercise 1.30 in sample" in result.err
     assert "did you mean" in result.err
 
 

@@ -178,3 +178,16 @@ def test_progress_reports_pages(tmp_path: Path) -> None:
     ingest_pdf(path, "test", progress=lambda done, total: calls.append((done, total)))
 
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_head_with_period_in_body_font(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Exercise 1.18", "bold"), (". Prove that the half-space is convex.", "regular")],
+        [("Notation 1.19", "bold"), (". We write f for the objective.", "regular")],
+    ]])
+
+    assert [(entity.kind, entity.number) for entity in graph.entities] == [
+        ("exercise", "1.18"),
+        ("notation", "1.19"),
+    ]
+    assert graph.entities[0].text == "Prove that the half-space is convex."
