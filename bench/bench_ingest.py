@@ -1,9 +1,10 @@
 """Benchmark: end-to-end ingest of a book against the cost of its unavoidable parts.
 
-The baseline is what any ingest must pay: PyMuPDF's `page.get_text("dict")` over
-every page plus embedding the same item texts with the same model. The full
-ingest (parse, extract, embed, store) runs in a fresh process so that its peak
-resident memory is its own.
+The baseline is what any ingest must pay: loading the embedding model,
+PyMuPDF's `page.get_text("dict")` over every page, and embedding the same item
+texts with the same model. Both sides run cold, each in a fresh process, so
+each one's time includes loading the model and each one's peak resident
+memory is its own.
 
 Usage: .venv/bin/python bench/bench_ingest.py [PDF] [--runs N]
 The default PDF is the 534-page corpus book next to the checkout.
@@ -27,66 +28,71 @@ DEFAULT_PDF = REPO.parent / "shared" / "corpus" / "open-optimization-or" / "book
 
 
 def measure_full_ingest(pdf: Path) -> dict:
-    """Ingest `pdf` into a fresh workspace in this process and return times and counts."""
-    sys.path.insert(0, str(REPO))
+    """Ingest `pdf` into a fresh workspace: parse, extract, embed and store."""
     from commands.services import Services
     from commands.settings import resolve_settings
+    from retrieval.embedding import entity_embedding_text
 
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as home:
         services = Services(resolve_settings({"home": home}, environ={}))
-        # Load the model before timing: the baseline also starts with a loaded model.
-        services.embedder.embed(["warm up"])
-        started = time.perf_counter()
         graph = services.ingest(pdf, "bench")
-        seconds = time.perf_counter() - started
-        texts = [entity.text for entity in graph.entities]
         services.close()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "items": len(texts), "peak_rss_mib": peak_kib / 1024, "texts": texts}
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "items": len(graph.entities), "texts": [entity_embedding_text(entity) for entity in graph.entities]}
 
 
-def measure_baseline(pdf: Path, texts: list[str]) -> float:
-    """Time get_text("dict") over every page plus embedding `texts`, with a loaded model."""
+def measure_baseline(pdf: Path, texts: list[str]) -> dict:
+    """Load the model, run get_text("dict") over every page and embed the texts the ingest embedded."""
     import pymupdf
 
-    sys.path.insert(0, str(REPO))
     from retrieval.embedding import SentenceEmbedder
 
-    embedder = SentenceEmbedder()
-    embedder.embed(["warm up"])
     started = time.perf_counter()
+    embedder = SentenceEmbedder()
     with pymupdf.open(pdf) as document:
         for page in document:
             page.get_text("dict")
     embedder.embed(texts)
-    return time.perf_counter() - started
+    return {"seconds": time.perf_counter() - started}
+
+
+def _run_child(mode: str, pdf: Path, texts_file: Path | None = None) -> dict:
+    command = [sys.executable, __file__, str(pdf), "--child", mode]
+    if texts_file is not None:
+        command += ["--texts", str(texts_file)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pdf", nargs="?", type=Path, default=DEFAULT_PDF)
     parser.add_argument("--runs", type=int, default=3, help="Repetitions of each measurement.")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["full", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--texts", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
 
     if arguments.child:
-        print(json.dumps(measure_full_ingest(arguments.pdf)))
+        sys.path.insert(0, str(REPO))
+        if arguments.child == "full":
+            result = measure_full_ingest(arguments.pdf)
+        else:
+            result = measure_baseline(arguments.pdf, json.loads(arguments.texts.read_text()))
+        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
         return
     if not arguments.pdf.is_file():
         sys.exit(f"PDF not found: {arguments.pdf}; pass a path or place the shared corpus next to the checkout")
 
-    full_runs = []
-    for _ in range(arguments.runs):
-        output = subprocess.run(
-            [sys.executable, __file__, str(arguments.pdf), "--child"],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        full_runs.append(json.loads(output.strip().splitlines()[-1]))
-    texts = full_runs[0]["texts"]
-    baselines = [measure_baseline(arguments.pdf, texts) for _ in range(arguments.runs)]
+    full_runs = [_run_child("full", arguments.pdf) for _ in range(arguments.runs)]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(full_runs[0]["texts"], handle)
+    baselines = [_run_child("baseline", arguments.pdf, Path(handle.name)) for _ in range(arguments.runs)]
+    Path(handle.name).unlink()
 
     full = statistics.median(run["seconds"] for run in full_runs)
-    baseline = statistics.median(baselines)
+    baseline = statistics.median(run["seconds"] for run in baselines)
     result = {
         "pdf": str(arguments.pdf),
         "items": full_runs[0]["items"],
@@ -94,7 +100,8 @@ def main() -> None:
         "full_ingest_seconds_median": round(full, 2),
         "baseline_seconds_median": round(baseline, 2),
         "ratio": round(full / baseline, 2),
-        "peak_rss_mib_max": round(max(run["peak_rss_mib"] for run in full_runs)),
+        "full_ingest_peak_rss_mib_max": round(max(run["peak_rss_mib"] for run in full_runs)),
+        "baseline_peak_rss_mib_max": round(max(run["peak_rss_mib"] for run in baselines)),
         "python": platform.python_version(),
     }
     print(json.dumps(result, indent=2))
