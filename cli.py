@@ -22,7 +22,7 @@ from commands.references import resolve_item
 from commands.services import Services
 from commands.settings import resolve_settings
 from kg.errors import LemmagraphError, LlmError
-from kg.models import Entity, LeanTarget, book_id_from_filename, is_valid_book_id
+from kg.models import KINDS, Entity, LeanTarget, book_id_from_filename, is_valid_book_id
 from retrieval.models import DependencyContext
 
 log = logging.getLogger("lemmagraph")
@@ -37,17 +37,41 @@ SAMPLE_BOOK_ID = "sample-convexity"
               help="Workspace folder for the graph, vectors and Lean files [env LEMMAGRAPH_HOME].")
 @click.option("--store", type=click.Choice(["embedded", "neo4j"]), default=None,
               help="Graph store backend [env LEMMAGRAPH_STORE; default embedded].")
+@click.option("--neo4j-uri", default=None,
+              help="Neo4j server for --store neo4j, such as bolt://127.0.0.1:7687 [env NEO4J_URI].")
+@click.option("--neo4j-username", default=None, help="Neo4j user name [env NEO4J_USERNAME; default neo4j].")
+@click.option("--neo4j-password", default=None,
+              help="Neo4j password [env NEO4J_PASSWORD, which other users cannot see in the process list].")
+@click.option("--neo4j-database", default=None,
+              help="Neo4j database name [env NEO4J_DATABASE; default: the server's default database].")
 @click.option("-v", "--verbose", count=True, help="Log more to stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Log only errors.")
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, store: str | None, verbose: int, quiet: bool) -> None:
+def main(
+    ctx: click.Context,
+    home: Path | None,
+    store: str | None,
+    neo4j_uri: str | None,
+    neo4j_username: str | None,
+    neo4j_password: str | None,
+    neo4j_database: str | None,
+    verbose: int,
+    quiet: bool,
+) -> None:
     """Turn a textbook PDF into a graph of its items and generate Lean 4 targets.
 
     Example: lemmagraph ingest book.pdf --book oor && lemmagraph deps oor "Exercise 3.4"
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = {"home": home, "store": store}
+    ctx.obj = {
+        "home": home,
+        "store": store,
+        "neo4j_uri": neo4j_uri,
+        "neo4j_username": neo4j_username,
+        "neo4j_password": neo4j_password,
+        "neo4j_database": neo4j_database,
+    }
 
 
 def _services(ctx: click.Context, **flags: object) -> Services:
@@ -191,6 +215,8 @@ def show(ctx: click.Context, book_id: str, ref: str, as_json: bool) -> None:
                 "references": [asdict(reference) for reference in references],
                 "defines": [term.surface for term in defined],
                 "lean_targets": [asdict(target) for target in targets],
+                "latest_target": asdict(targets[-1]) if targets else None,
+                "earlier_attempts": max(len(targets) - 1, 0),
             }
         )
         return
@@ -204,8 +230,11 @@ def show(ctx: click.Context, book_id: str, ref: str, as_json: bool) -> None:
         stdout.print(f"cites: {cited}", markup=False)
     if defined:
         stdout.print("defines: " + ", ".join(term.surface for term in defined), markup=False)
-    for target in targets:
-        _print_target(target)
+    if targets:
+        _print_target(targets[-1])
+        earlier = len(targets) - 1
+        stdout.print(f"{earlier} earlier attempt{'s' if earlier != 1 else ''} (lemmagraph show --json lists them)"
+                     if earlier else "no earlier attempts", markup=False)
 
 
 # --- dependencies, prompts and formalization ------------------------------------
@@ -216,93 +245,165 @@ def show(ctx: click.Context, book_id: str, ref: str, as_json: bool) -> None:
 @click.argument("ref", metavar="REF")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
               help="How many dependencies to return.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--closure", is_flag=True,
+              help="Add what the dependencies' own statements need and order items so each follows what it uses.")
+@click.option("--budget", "budget_tokens", type=click.IntRange(min=0), default=None,
+              help="With --closure: drop the least needed items until the estimated tokens (characters/4) fit.")
+@click.option("--format", "output_format", type=click.Choice(["tree", "json", "dot", "svg"]), default="tree",
+              show_default=True, help="Output format; dot and svg draw the dependency graph (svg needs Graphviz).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (same as --format json).")
 @click.pass_context
-def deps(ctx: click.Context, book_id: str, ref: str, top: int, as_json: bool) -> None:
+def deps(ctx: click.Context, book_id: str, ref: str, top: int, closure: bool, budget_tokens: int | None,
+         output_format: str, as_json: bool) -> None:
     """Recover the items that REF depends on, best first, each with its reasons.
 
-    Example: lemmagraph deps oor "Exercise 3.4" --top 5
+    Example: lemmagraph deps oor "Exercise 3.4" --closure --budget 2000 --format dot
     """
+    from commands.dependency_output import context_dict, render_dot, render_svg
+
+    if budget_tokens is not None and not closure:
+        raise click.UsageError("--budget applies to the closure: add --closure")
     services = _services(ctx)
     target = resolve_item(services.store, book_id, ref)
-    context = services.dependencies(target, top)
-    if as_json:
-        _print_json(_context_dict(context))
-        return
-    _print_context(context)
+    if closure:
+        context = services.closure(target, top, budget_tokens)
+    else:
+        context = services.dependencies(target, top)
 
-
-def _context_dict(context: DependencyContext) -> dict:
-    return {
-        "target": _entity_dict(context.target),
-        "dependencies": [
-            {**_entity_dict(dependency.entity), "score": dependency.score, "reasons": dependency.reasons}
-            for dependency in context.dependencies
-        ],
-    }
+    output_format = "json" if as_json else output_format
+    if output_format == "json":
+        _print_json(context_dict(context))
+    elif output_format == "dot":
+        click.echo(render_dot(context), nl=False)
+    elif output_format == "svg":
+        click.echo(render_svg(render_dot(context)), nl=False)
+    else:
+        _print_context(context)
 
 
 def _print_context(context: DependencyContext) -> None:
-    stdout.print(f"[bold]{context.target.label}[/bold] (page {context.target.page}) depends on:")
-    if not context.dependencies:
-        stdout.print("  nothing found")
-    for dependency in context.dependencies:
-        entity = dependency.entity
-        title = f" ({entity.title})" if entity.title else ""
-        stdout.print(f"  {dependency.score:.2f}  {entity.label}{title}, page {entity.page}", markup=False)
-        for reason in dependency.reasons:
-            stdout.print(f"          - {reason}", markup=False)
+    from commands.dependency_output import print_tree
+
+    print_tree(stdout, context)
 
 
 @main.command()
-@click.argument("book_id", metavar="BOOK")
-@click.argument("ref", metavar="REF")
-@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
-              help="How many dependencies go into the prompt.")
+@click.argument("text")
+@click.option("--book", "book_id", default=None, help="Search only this book [default: every book].")
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="Return only items of this kind.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), help="How many items to return.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def prompt(ctx: click.Context, book_id: str, ref: str, top: int) -> None:
-    """Print exactly the prompt that `formalize` would send for REF.
+def search(ctx: click.Context, text: str, book_id: str | None, kind: str | None, top: int, as_json: bool) -> None:
+    """Find the items closest in meaning to TEXT; loads the embedding model.
 
-    Example: lemmagraph prompt oor "Exercise 3.4"
+    Example: lemmagraph search "basic feasible solution" --book oor --kind definition
     """
-    from formalize.prompt import PromptBuilder
+    from retrieval.search import SemanticSearcher
 
     services = _services(ctx)
-    target = resolve_item(services.store, book_id, ref)
-    context = services.dependencies(target, top)
-    click.echo(PromptBuilder().build(context).render())
+    searcher = SemanticSearcher(services.store, services.vectors, services.embedder)
+    try:
+        hits = searcher.search(text, book_ids=[book_id] if book_id else None, kind=kind, top=top)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="TEXT") from error
+    if as_json:
+        _print_json([
+            {"book_id": hit.entity.book_id, **_entity_dict(hit.entity), "similarity": round(hit.similarity, 4)}
+            for hit in hits
+        ])
+        return
+    if not hits:
+        stdout.print("no items found: ingest a book first with 'lemmagraph ingest PATH.pdf'")
+    for hit in hits:
+        entity = hit.entity
+        title = f" ({entity.title})" if entity.title else ""
+        stdout.print(f"{hit.similarity:.2f}  {entity.book_id}  {entity.label}{title}, page {entity.page}", markup=False)
+
+
+_CONTEXT_WINDOW_HELP = ("Tokens the model accepts, prompt and answer together; context items are dropped, "
+                        "least needed first, to fit [env LEMMAGRAPH_CONTEXT_WINDOW; default 32768].")
 
 
 @main.command()
 @click.argument("book_id", metavar="BOOK")
 @click.argument("ref", metavar="REF")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
-              help="How many dependencies go into the prompt.")
+              help="How many ranked dependencies seed the context closure.")
+@click.option("--context-window", type=click.IntRange(min=1), default=None, help=_CONTEXT_WINDOW_HELP)
+@click.pass_context
+def prompt(ctx: click.Context, book_id: str, ref: str, top: int, context_window: int | None) -> None:
+    """Print exactly the prompt that `formalize` would send for REF.
+
+    The dropped context items, if any, are listed on stderr.
+
+    Example: lemmagraph prompt oor "Exercise 3.4" --context-window 8192
+    """
+    services = _services(ctx, context_window=context_window)
+    target = resolve_item(services.store, book_id, ref)
+    built = services.formalization_prompt(services.formalization_context(target, top))
+    click.echo(built.render(), nl=False)
+    stderr.print(
+        f"{len(built.context_ids)} context items, about {built.estimated_tokens} tokens"
+        + (f"; dropped to fit the context window: {', '.join(built.dropped_ids)}" if built.dropped_ids else ""),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@main.command()
+@click.argument("book_id", metavar="BOOK")
+@click.argument("ref", metavar="REF")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
+              help="How many ranked dependencies seed the context closure.")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint [env OPENAI_BASE_URL].")
 @click.option("--api-key", default=None, help="API key of the endpoint [env OPENAI_API_KEY].")
 @click.option("--model", default=None, help="Model name [env LEMMAGRAPH_MODEL].")
 @click.option("--timeout", default=None, type=float, help="Seconds to wait for one answer [default 120].")
+@click.option("--context-window", type=click.IntRange(min=1), default=None, help=_CONTEXT_WINDOW_HELP)
+@click.option("--repair-rounds", type=click.IntRange(min=0), default=None,
+              help="How many times a failed check is sent back to the model for a fix "
+                   "[env LEMMAGRAPH_REPAIR_ROUNDS; default 2].")
+@click.option("--no-cache", is_flag=True, help="Send every request even when the response cache has its answer.")
+@click.option("--no-review", is_flag=True, help="Skip the semantic review (the second model call).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored target as JSON.")
 @click.pass_context
 def formalize(ctx: click.Context, book_id: str, ref: str, top: int, base_url: str | None,
-              api_key: str | None, model: str | None, timeout: float | None, as_json: bool) -> None:
+              api_key: str | None, model: str | None, timeout: float | None, context_window: int | None,
+              repair_rounds: int | None, no_cache: bool, no_review: bool, as_json: bool) -> None:
     """Generate, check and store a Lean 4 target for REF from its graph context.
+
+    Each run stores a new attempt and keeps the earlier ones. Exit status 1 when
+    the stored target failed its checks.
 
     Example: lemmagraph formalize oor "Exercise 3.4" --base-url http://127.0.0.1:8000/v1 --model m
     """
-    services = _services(ctx, base_url=base_url, api_key=api_key, model=model, timeout=timeout)
+    services = _services(ctx, base_url=base_url, api_key=api_key, model=model, timeout=timeout,
+                         context_window=context_window, repair_rounds=repair_rounds,
+                         no_cache=no_cache, no_review=no_review)
     formalizer = services.formalizer()
     target = resolve_item(services.store, book_id, ref)
-    context = services.dependencies(target, top)
-    result = formalizer.run(context)
+    result = formalizer.run(services.formalization_context(target, top))
     if as_json:
         _print_json(asdict(result))
-        return
-    _print_target(result)
+    else:
+        _print_target(result)
+    if result.status == "failed":
+        raise LemmagraphError(f"the Lean target of {target.label} failed: {result.status_reason}")
 
 
 def _print_target(target: LeanTarget) -> None:
-    stdout.print(f"[bold]Lean target {target.id}[/bold]: {target.status} (model {target.model})")
+    reason = f" ({target.status_reason})" if target.status_reason else ""
+    stdout.print(f"[bold]Lean target {target.id}[/bold]: {target.status}{reason}", highlight=False)
+    cost = f"{target.cost_usd:.4f} USD" if target.price_known else "unknown price"
+    cached = f", {target.cached_calls} answers from cache" if target.cached_calls else ""
+    stdout.print(
+        f"model {target.model}, {target.prompt_tokens} prompt + {target.completion_tokens} completion tokens, "
+        f"{cost}{cached}, {target.repair_rounds} repair rounds, verdict {target.verdict or 'none'}",
+        markup=False,
+    )
+    if target.dropped_context_ids:
+        stdout.print("dropped from the context: " + ", ".join(target.dropped_context_ids), markup=False)
     stdout.print(target.informal_statement, markup=False)
     stdout.print(target.lean_code, markup=False)
     stdout.print(target.check_output, markup=False)
@@ -315,38 +416,62 @@ def _print_target(target: LeanTarget) -> None:
 
 @main.command()
 @click.argument("book_id", metavar="BOOK")
-@click.option("--format", "export_format", type=click.Choice(["json"]), default="json",
-              show_default=True, help="Export format.")
+@click.option("--format", "export_format", type=click.Choice(["json", "cam-jsonl", "blueprint"]), default="json",
+              show_default=True,
+              help="json: items and edges; cam-jsonl: one benchmark record per formalized exercise; "
+                   "blueprint: leanblueprint LaTeX of the items.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of stdout.")
 @click.pass_context
 def export(ctx: click.Context, book_id: str, export_format: str, output: Path | None) -> None:
-    """Export a book's items and edges.
+    """Export a book's items and edges, its formalized exercises, or a blueprint.
 
-    Example: lemmagraph export oor --format json -o oor.json
+    Example: lemmagraph export oor --format cam-jsonl -o oor.jsonl
     """
-    from formalize.export import export_json
+    from formalize.blueprint import export_blueprint
+    from formalize.export import export_cam_jsonl, export_json
 
-    document = json.dumps(export_json(_services(ctx).store, book_id), indent=2, ensure_ascii=False)
+    store = _services(ctx).store
+    if export_format == "cam-jsonl":
+        document = export_cam_jsonl(store, book_id)
+    elif export_format == "blueprint":
+        document = export_blueprint(store, book_id)
+    else:
+        document = json.dumps(export_json(store, book_id), indent=2, ensure_ascii=False) + "\n"
     if output:
-        output.write_text(document + "\n", encoding="utf-8")
+        output.write_text(document, encoding="utf-8")
         stderr.print(f"wrote {output}")
     else:
-        click.echo(document)
+        click.echo(document, nl=False)
 
 
 @main.command(name="eval")
 @click.argument("book_id", metavar="BOOK")
 @click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="Gold file (gold.json) of the book.")
+@click.option("--task", type=click.Choice(["items", "deps"]), default="items", show_default=True,
+              help="items: extracted items and references; deps: dependency recovery against gold edges.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--verbose", "list_errors", is_flag=True, help="List every missed and spurious item and edge.")
+@click.option("--verbose", "list_errors", is_flag=True,
+              help="List every missed and spurious item and edge (items), or add per-kind scores (deps).")
 @click.pass_context
-def evaluate(ctx: click.Context, book_id: str, gold: Path, as_json: bool, list_errors: bool) -> None:
-    """Score the stored items and references of BOOK against a gold file.
+def evaluate(ctx: click.Context, book_id: str, gold: Path, task: str, as_json: bool, list_errors: bool) -> None:
+    """Score the stored items and references of BOOK, or its dependency recovery, against a gold file.
 
-    Example: lemmagraph eval oor --gold ../shared/corpus/open-optimization-or/gold.json
+    Example: lemmagraph eval oor --gold ../shared/corpus/open-optimization-or/gold.json --task deps
     """
+    if task == "deps":
+        from commands.dependency_evaluation import print_dependency_report
+        from retrieval.evaluation import evaluate_dependencies
+
+        services = _services(ctx)
+        evaluation = evaluate_dependencies(services.store, services.vectors, book_id, gold)
+        if as_json:
+            _print_json(evaluation.to_dict())
+            return
+        print_dependency_report(stdout, evaluation, verbose=list_errors)
+        return
+
     from commands.evaluation import evaluate_stored_book, print_report
 
     report = evaluate_stored_book(_services(ctx).store, book_id, gold)

@@ -11,14 +11,14 @@ from functools import cached_property
 from pathlib import Path
 
 from commands.settings import Settings
-from kg.factory import open_graph_store
+from kg.factory import Neo4jConnection, open_graph_store
 from kg.models import Book, BookGraph, Entity
 from kg.store import GraphStore
 from kg.workspace import Workspace
 from retrieval.dependencies import DependencyRetriever
 from retrieval.embedding import SentenceEmbedder
 from retrieval.indexing import index_book
-from retrieval.models import DependencyContext
+from retrieval.models import ClosureContext, DependencyContext
 from retrieval.vector_index import FaissVectorIndex, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -32,15 +32,32 @@ class Services:
 
     @cached_property
     def store(self) -> GraphStore:
-        return open_graph_store(self.workspace, self.settings.store)
+        settings = self.settings
+        neo4j = Neo4jConnection(
+            settings.neo4j_uri, settings.neo4j_username, settings.neo4j_password, settings.neo4j_database
+        )
+        return open_graph_store(self.workspace, settings.store, neo4j)
 
     @cached_property
     def vectors(self) -> VectorIndex:
+        """The Neo4j vector index with the neo4j store, else one FAISS file per book."""
+        if self.settings.store == "neo4j":
+            from kg.neo4j_store import Neo4jStore
+            from retrieval.neo4j_vector_index import Neo4jVectorIndex
+
+            store = self.store
+            assert isinstance(store, Neo4jStore)
+            return Neo4jVectorIndex(store.driver, store.database)
         return FaissVectorIndex(self.workspace)
 
     @cached_property
     def embedder(self) -> SentenceEmbedder:
         return SentenceEmbedder()
+
+    @cached_property
+    def retriever(self) -> DependencyRetriever:
+        """One retriever per invocation, so its per-book snapshots are loaded once."""
+        return DependencyRetriever(self.store, self.vectors)
 
     def close(self) -> None:
         if "store" in self.__dict__:
@@ -63,10 +80,18 @@ class Services:
         graph.book = _stamped(graph, pdf_path)
         index_book(graph, self.embedder, self.vectors)
         self.store.write_book(graph)
+        if "retriever" in self.__dict__:
+            self.retriever.invalidate(book_id)
         return graph
 
     def dependencies(self, target: Entity, top: int) -> DependencyContext:
-        return DependencyRetriever(self.store, self.vectors).dependencies(target, top=top)
+        return self.retriever.dependencies(target, top=top)
+
+    def closure(self, target: Entity, top: int, budget_tokens: int | None) -> ClosureContext:
+        """Return the dependencies of `target` with what their statements need, cut to the budget."""
+        from retrieval.closure import build_closure
+
+        return build_closure(self.retriever, target, top=top, budget_tokens=budget_tokens)
 
     def llm_settings(self):
         from formalize.llm import LlmSettings
@@ -77,19 +102,48 @@ class Services:
             api_key=settings.llm_api_key,
             model=settings.llm_model,
             timeout_seconds=settings.llm_timeout_seconds,
+            max_retries=settings.llm_max_retries,
         )
+
+    def formalization_context(self, target: Entity, top: int) -> ClosureContext:
+        """Return the context a formalization prompt uses: the whole closure, in dependency order.
+
+        The closure gets no token budget here, because the prompt builder cuts it to
+        the model's context window, counting the templates and any Lean code too.
+        """
+        return self.closure(target, top, budget_tokens=None)
+
+    def prompt_builder(self):
+        from formalize.prompt import PromptBuilder
+
+        return PromptBuilder(context_window=self.settings.context_window)
+
+    def formalization_prompt(self, context: DependencyContext):
+        """Build exactly the prompt that `formalize` sends for this context."""
+        from formalize.formalizer import formalization_prompt
+
+        return formalization_prompt(self.store, self.prompt_builder(), context)
 
     def formalizer(self):
         """Build the formalization pipeline, or raise LlmError naming how to configure an endpoint."""
         from formalize.formalizer import Formalizer
         from formalize.lean_project import LeanProject, bundled_lean_template
         from formalize.llm import LlmClient
-        from formalize.prompt import PromptBuilder
+        from formalize.llm_cache import ResponseCache
 
-        client = LlmClient(self.llm_settings())
+        settings = self.settings
+        cache = ResponseCache(self.workspace.llm_cache_dir) if settings.use_llm_cache else None
+        client = LlmClient(self.llm_settings(), cache=cache)
         lean = LeanProject(self.workspace.lean_dir, bundled_lean_template())
-        return Formalizer(self.store, client, lean, PromptBuilder())
-
+        return Formalizer(
+            self.store,
+            client,
+            lean,
+            self.prompt_builder(),
+            repair_rounds=settings.repair_rounds,
+            prices=settings.prices,
+            semantic_review=settings.semantic_review,
+        )
 
 def _stamped(graph: BookGraph, pdf_path: Path) -> Book:
     """Return the book record with the file's hash and the ingest time filled in."""

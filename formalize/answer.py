@@ -19,6 +19,20 @@ _LOCAL_DECLARATION = re.compile(
 )
 RAW_ANSWER_LIMIT = 500
 
+# The JSON schema of an answer, sent as structured output where the endpoint supports it.
+# Strict structured output requires every property to be listed as required.
+ANSWER_SCHEMA: dict = {
+    "type": "object",
+    "properties": {
+        "informal_statement": {"type": "string"},
+        "lean_code": {"type": "string"},
+        "local_definitions": {"type": "array", "items": {"type": "string"}},
+        "assumptions": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["informal_statement", "lean_code", "local_definitions", "assumptions"],
+    "additionalProperties": False,
+}
+
 
 @dataclass
 class ParsedAnswer:
@@ -42,15 +56,7 @@ def parse_answer(text: str) -> ParsedAnswer:
     stripped = text.strip()
     problems: list[str] = []
 
-    candidates = [("json", stripped)]
-    for language, body in _fences(stripped):
-        if language in _JSON_LANGUAGES:
-            candidates.append(("json fence", body))
-    first, last = stripped.find("{"), stripped.rfind("}")
-    if 0 <= first < last:
-        candidates.append(("json", stripped[first : last + 1]))
-
-    for source_format, candidate in candidates:
+    for source_format, candidate in _labelled_json_candidates(stripped):
         try:
             return _from_json(candidate, source_format)
         except ValueError as error:
@@ -66,6 +72,26 @@ def parse_answer(text: str) -> ParsedAnswer:
         f"informal_statement and lean_code, or a ```lean code block. "
         f"Answer started with: {_truncate(stripped)!r}"
     )
+
+
+def json_candidates(text: str) -> list[str]:
+    """Return the texts that may hold the answer's JSON object, most likely first.
+
+    They are the whole text, the body of each ```json or unlabelled fence, and the
+    span from the first `{` to the last `}`.
+    """
+    return [candidate for _, candidate in _labelled_json_candidates(text.strip())]
+
+
+def _labelled_json_candidates(stripped: str) -> list[tuple[str, str]]:
+    candidates = [("json", stripped)]
+    for language, body in _fences(stripped):
+        if language in _JSON_LANGUAGES:
+            candidates.append(("json fence", body))
+    first, last = stripped.find("{"), stripped.rfind("}")
+    if 0 <= first < last:
+        candidates.append(("json", stripped[first : last + 1]))
+    return candidates
 
 
 def _fences(text: str) -> list[tuple[str, str]]:

@@ -139,17 +139,21 @@ class LeanProject:
         else:
             structure_report = "Structural check passed."
 
-        status, lean_report = self._compile(path)
+        status, lean_report = self.compile(path)
         return LeanCheck(status=status, output=f"{structure_report}\n\n{lean_report}", problems=problems)
 
-    def _compile(self, path: Path) -> tuple[str, str]:
+    def compile(self, path: Path) -> tuple[str, str]:
+        """Compile one file with `lake env lean` and return ("compiled", "failed" or "not checked", report).
+
+        The compiler log is kept beside the file as `<name>.check.log`.
+        """
         lake = shutil.which("lake")
         if lake is None:
-            return NOT_CHECKED, "Lean check skipped: no Lean toolchain (`lake`) was found on PATH."
+            return NOT_CHECKED, "Not compiled: no Lean toolchain (`lake`) was found on PATH."
         if not (self.root / ".lake" / "packages" / "mathlib").is_dir():
             # Checking now would make lake clone Mathlib during the check, so report the fix instead.
             return NOT_CHECKED, (
-                f"Lean check skipped: Mathlib is not fetched in {self.root}. "
+                f"Not compiled: Mathlib is not fetched in {self.root}. "
                 "Run `lake update` and `lake exe cache get` there once."
             )
 

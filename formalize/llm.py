@@ -1,14 +1,19 @@
-"""Send prompts to an OpenAI-compatible chat completions endpoint."""
+"""Send chat requests to an OpenAI-compatible chat completions endpoint."""
 
 from __future__ import annotations
 
+import email.utils
 import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
-from formalize.prompt import Prompt
+from formalize.llm_cache import ResponseCache, cache_key
 from kg.errors import LlmError
 
 log = logging.getLogger(__name__)
@@ -22,26 +27,68 @@ BASE_URL_HELP = "--base-url or OPENAI_BASE_URL"
 API_KEY_HELP = "--api-key or OPENAI_API_KEY"
 MODEL_HELP = "--model or LEMMAGRAPH_MODEL"
 
+# Structured output modes, strongest first. A client steps down one mode when the
+# endpoint rejects a request with HTTP 400 and stays there after a success.
+JSON_SCHEMA = "json_schema"
+JSON_OBJECT = "json_object"
+PLAIN = "none"
+OUTPUT_MODES: tuple[str, ...] = (JSON_SCHEMA, JSON_OBJECT, PLAIN)
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
 
 @dataclass(frozen=True)
 class LlmSettings:
-    """Endpoint, credentials and limits of the language model, already resolved from flags and environment."""
+    """Endpoint, credentials and limits of the language model, already resolved from flags and environment.
+
+    A request that times out, cannot connect, or gets HTTP 408, 409, 429 or 5xx is sent
+    again up to `max_retries` times. The wait before retry n (from 0) is the server's
+    Retry-After when it sends one, else `backoff_seconds * 2**n`, and never more than
+    `max_wait_seconds`.
+    """
 
     base_url: str | None
     api_key: str | None
     model: str | None
     timeout_seconds: float = 120.0
-    max_retries: int = 2  # retries of 408, 409, 429, 5xx and connection errors, done by openai
+    max_retries: int = 3
+    backoff_seconds: float = 1.0
+    max_wait_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ResponseSchema:
+    """A JSON schema that the answer must follow, sent as structured output when supported."""
+
+    name: str
+    schema: dict[str, Any]
+
+    def response_format(self, mode: str) -> dict[str, Any] | None:
+        """Return the `response_format` request parameter of an output mode."""
+        if mode == JSON_SCHEMA:
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": self.name, "schema": self.schema, "strict": True},
+            }
+        if mode == JSON_OBJECT:
+            return {"type": "json_object"}
+        return None
 
 
 @dataclass(frozen=True)
 class LlmAnswer:
-    """The text of one completion, with the model that wrote it and the token usage."""
+    """The text of one completion, with the model that wrote it, the token usage and where it came from.
+
+    `output_mode` is the structured output mode of the request that produced the text.
+    `cached` is true when the answer was read from the response cache and no request was sent.
+    """
 
     text: str
     model: str
     prompt_tokens: int
     completion_tokens: int
+    output_mode: str = PLAIN
+    cached: bool = False
 
 
 def require_endpoint(settings: LlmSettings) -> None:
@@ -64,59 +111,129 @@ def require_endpoint(settings: LlmSettings) -> None:
 
 
 class LlmClient:
-    """A chat completions client that requests JSON output and reports failures as LlmError.
+    """A chat completions client with structured output, retries and a response cache.
 
-    The request sets `response_format={"type": "json_object"}`. When the endpoint rejects
-    the request with HTTP 400, the client sends it once more without that parameter, and
-    after such a retry succeeds it leaves the parameter out of later requests too.
+    Each request uses the strongest output mode the endpoint has not rejected:
+    a JSON schema, then a JSON object, then plain text. Answers are cached under the
+    model, the full messages and the schema, so the key does not depend on the mode
+    that the endpoint ended up accepting.
     """
 
-    def __init__(self, settings: LlmSettings) -> None:
+    def __init__(
+        self,
+        settings: LlmSettings,
+        cache: ResponseCache | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         require_endpoint(settings)
         self.settings = settings
-        self.json_mode = True
+        self.cache = cache
+        self.mode = JSON_SCHEMA
+        self._sleep = sleep
+        # Retries are done here rather than by openai, so that the wait honours
+        # Retry-After in seconds or as an HTTP date and is bounded.
         self._client = openai.OpenAI(
             base_url=settings.base_url,
             api_key=settings.api_key or PLACEHOLDER_API_KEY,
             timeout=settings.timeout_seconds,
-            max_retries=settings.max_retries,
+            max_retries=0,
         )
 
     @property
     def model(self) -> str:
         return self.settings.model or ""
 
-    def complete(self, prompt: Prompt) -> LlmAnswer:
-        """Send the prompt and return the answer text with token counts."""
-        try:
-            completion = self._create(prompt, json_mode=self.json_mode)
-        except openai.BadRequestError as error:
-            if not self.json_mode:
-                raise self._error(error) from error
-            log.warning(
-                "%s rejected the request with response_format=json_object (%s). Retrying without it",
-                self.settings.base_url,
-                _short(str(error)),
-            )
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        schema: ResponseSchema | None = None,
+    ) -> LlmAnswer:
+        """Send the messages and return the answer, from the cache when the same request was answered before."""
+        requested_format = schema.response_format(JSON_SCHEMA) if schema else {"type": "json_object"}
+        key = cache_key(self.model, messages, requested_format)
+        if self.cache is not None:
+            record = self.cache.get(key)
+            if record is not None:
+                log.info("Answer of %s read from the response cache (%s)", self.model, key[:12])
+                return _answer_from_record(record)
+
+        answer = self._complete_with_fallback(messages, schema)
+        if self.cache is not None:
+            self.cache.put(key, _record_from_answer(answer, self.model, requested_format))
+        return answer
+
+    def _complete_with_fallback(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        schema: ResponseSchema | None,
+    ) -> LlmAnswer:
+        modes = list(OUTPUT_MODES[OUTPUT_MODES.index(self.mode) :])
+        if schema is None and JSON_SCHEMA in modes:
+            modes.remove(JSON_SCHEMA)
+        rejected = False
+        for mode in modes:
             try:
-                completion = self._create(prompt, json_mode=False)
-            except openai.OpenAIError as retry_error:
-                raise self._error(retry_error) from retry_error
-            self.json_mode = False
-        except openai.OpenAIError as error:
-            raise self._error(error) from error
+                completion = self._send(messages, _response_format(schema, mode))
+            except openai.BadRequestError as error:
+                if mode == PLAIN:
+                    raise self._error(error) from error
+                log.warning(
+                    "%s rejected the request with output mode %s (%s). Retrying with a weaker mode",
+                    self.settings.base_url,
+                    mode,
+                    _short(str(error)),
+                )
+                rejected = True
+                continue
+            except openai.OpenAIError as error:
+                raise self._error(error) from error
+            if rejected:
+                # The mode only moves after a success, so a 400 for another reason
+                # (a prompt that is too long) does not weaken later requests.
+                log.info("Using output mode %s for %s from now on", mode, self.settings.base_url)
+                self.mode = mode
+            return self._answer(completion, mode)
+        raise AssertionError("unreachable: the PLAIN mode either returns or raises")
 
-        return self._answer(completion)
+    def _send(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        response_format: dict[str, Any] | None,
+    ) -> ChatCompletion:
+        """Send one request, retrying rate limits, server errors and timeouts with backoff."""
+        options = {"response_format": response_format} if response_format else {}
+        retry = 0
+        while True:
+            try:
+                return self._client.chat.completions.create(
+                    model=self.model,
+                    messages=list(messages),
+                    **options,
+                )
+            except (openai.APIStatusError, openai.APIConnectionError) as error:
+                if retry >= self.settings.max_retries or not _retryable(error):
+                    raise
+                wait = self._wait_seconds(error, retry)
+                retry += 1
+                log.warning(
+                    "Request to %s failed (%s); retry %d of %d in %.2f s",
+                    self.settings.base_url,
+                    _short(str(error), 120),
+                    retry,
+                    self.settings.max_retries,
+                    wait,
+                )
+                self._sleep(wait)
 
-    def _create(self, prompt: Prompt, json_mode: bool) -> ChatCompletion:
-        options = {"response_format": {"type": "json_object"}} if json_mode else {}
-        return self._client.chat.completions.create(
-            model=self.model,
-            messages=prompt.messages(),
-            **options,
-        )
+    def _wait_seconds(self, error: openai.OpenAIError, retry: int) -> float:
+        backoff = self.settings.backoff_seconds * 2**retry
+        if isinstance(error, openai.APIStatusError):
+            server_wait = retry_after_seconds(error.response.headers)
+            if server_wait is not None:
+                backoff = server_wait
+        return max(0.0, min(backoff, self.settings.max_wait_seconds))
 
-    def _answer(self, completion: ChatCompletion) -> LlmAnswer:
+    def _answer(self, completion: ChatCompletion, mode: str) -> LlmAnswer:
         if not completion.choices or completion.choices[0].message.content is None:
             raise LlmError(
                 f"The model {self.model} at {self.settings.base_url} returned no message content. "
@@ -134,21 +251,22 @@ class LlmClient:
             model=completion.model or self.model,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
+            output_mode=mode,
         )
 
     def _error(self, error: openai.OpenAIError) -> LlmError:
         """Translate an openai exception into an LlmError that names the endpoint and the fix."""
         where = f"{self.settings.base_url} (model {self.model})"
         detail = _short(str(error))
+        retries = self.settings.max_retries
         if isinstance(error, openai.APITimeoutError):
             return LlmError(
                 f"The request to {where} timed out after {self.settings.timeout_seconds:g} s "
-                f"and {self.settings.max_retries} retries. "
-                "Raise timeout_seconds or use a faster model."
+                f"and {retries} retries. Raise the timeout (--timeout) or use a faster model."
             )
         if isinstance(error, openai.APIConnectionError):
             return LlmError(
-                f"Could not connect to {where}: {detail}. "
+                f"Could not connect to {where} after {retries} retries: {detail}. "
                 f"Check {BASE_URL_HELP} and that the server is running."
             )
         if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
@@ -163,12 +281,77 @@ class LlmClient:
             )
         if isinstance(error, openai.RateLimitError):
             return LlmError(
-                f"{where} is still rate limiting (HTTP 429) after {self.settings.max_retries} retries: "
+                f"{where} is still rate limiting (HTTP 429) after {retries} retries: "
                 f"{detail}. Wait and run again, or raise max_retries."
             )
         if isinstance(error, openai.APIStatusError):
-            return LlmError(f"{where} failed with HTTP {error.status_code}: {detail}.")
+            return LlmError(f"{where} failed with HTTP {error.status_code} after {retries} retries: {detail}.")
         return LlmError(f"The request to {where} failed: {detail}.")
+
+
+def _response_format(schema: ResponseSchema | None, mode: str) -> dict[str, Any] | None:
+    if schema is not None:
+        return schema.response_format(mode)
+    return {"type": "json_object"} if mode == JSON_OBJECT else None
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Return the wait a server asked for, from `retry-after-ms` or `Retry-After`, or None.
+
+    `Retry-After` may be a number of seconds or an HTTP date (RFC 9110, section 10.2.3).
+    """
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return float(milliseconds) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def _retryable(error: openai.OpenAIError) -> bool:
+    if isinstance(error, openai.APIConnectionError):  # includes APITimeoutError
+        return True
+    if isinstance(error, openai.APIStatusError):
+        return error.status_code in RETRYABLE_STATUSES or error.status_code >= 500
+    return False
+
+
+def _record_from_answer(answer: LlmAnswer, requested_model: str, requested_format: object) -> dict[str, Any]:
+    return {
+        "requested_model": requested_model,
+        "requested_format": requested_format,
+        "text": answer.text,
+        "model": answer.model,
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+        "output_mode": answer.output_mode,
+        "stored_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _answer_from_record(record: Mapping[str, Any]) -> LlmAnswer:
+    return LlmAnswer(
+        text=str(record.get("text", "")),
+        model=str(record.get("model", "")),
+        prompt_tokens=int(record.get("prompt_tokens", 0)),
+        completion_tokens=int(record.get("completion_tokens", 0)),
+        output_mode=str(record.get("output_mode", PLAIN)),
+        cached=True,
+    )
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 # `complete` is false while `write_book` is writing the book, and readers skip
 # books where it is false.
-# NOTE: IF NOT EXISTS only creates missing tables. A file written with an older
-# schema keeps its old columns, and queries on a new column then fail.
+# NOTE: IF NOT EXISTS only creates missing tables. Columns added to a table later
+# reach older files only through MIGRATIONS below.
 SCHEMA: tuple[str, ...] = (
     """
     CREATE NODE TABLE IF NOT EXISTS Book(
@@ -33,12 +33,17 @@ SCHEMA: tuple[str, ...] = (
         id STRING, book_id STRING, name STRING, surface STRING,
         PRIMARY KEY(id))
     """,
+    # `checks` and the *_ids and list columns hold JSON text, because LadybugDB 0.22
+    # cannot bind an empty list parameter to a STRING[] column.
     """
     CREATE NODE TABLE IF NOT EXISTS LeanTarget(
         id STRING, entity_id STRING, book_id STRING, informal_statement STRING,
         lean_code STRING, status STRING, check_output STRING, model STRING,
         created_at STRING, lean_path STRING, prompt_tokens INT64,
-        completion_tokens INT64,
+        completion_tokens INT64, status_reason STRING, checks STRING,
+        verdict STRING, raw_answer STRING, repair_rounds INT64,
+        dropped_context_ids STRING, local_definitions STRING, assumptions STRING,
+        cost_usd DOUBLE, price_known BOOLEAN, cached_calls INT64,
         PRIMARY KEY(id))
     """,
     "CREATE REL TABLE IF NOT EXISTS CONTAINS(FROM Book TO Entity)",
@@ -53,6 +58,23 @@ SCHEMA: tuple[str, ...] = (
     "CREATE REL TABLE IF NOT EXISTS FORMALIZES(FROM LeanTarget TO Entity)",
     # `rank` is the position of the item in the prompt context, from 0.
     "CREATE REL TABLE IF NOT EXISTS USED_CONTEXT(FROM LeanTarget TO Entity, rank INT64)",
+)
+
+# Columns added to LeanTarget after the first release. A file created before them
+# gets them here, with defaults for the targets already in it. On a new file these
+# statements change nothing.
+MIGRATIONS: tuple[str, ...] = (
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS status_reason STRING DEFAULT ''",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS checks STRING DEFAULT '[]'",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS verdict STRING DEFAULT ''",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS raw_answer STRING DEFAULT ''",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS repair_rounds INT64 DEFAULT 0",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS dropped_context_ids STRING DEFAULT '[]'",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS local_definitions STRING DEFAULT '[]'",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS assumptions STRING DEFAULT '[]'",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS cost_usd DOUBLE DEFAULT 0.0",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS price_known BOOLEAN DEFAULT false",
+    "ALTER TABLE LeanTarget ADD IF NOT EXISTS cached_calls INT64 DEFAULT 0",
 )
 
 # --- Transactions -----------------------------------------------------------
@@ -175,7 +197,12 @@ CREATE (t:LeanTarget {
     informal_statement: $informal_statement, lean_code: $lean_code,
     status: $status, check_output: $check_output, model: $model,
     created_at: $created_at, lean_path: $lean_path,
-    prompt_tokens: $prompt_tokens, completion_tokens: $completion_tokens})
+    prompt_tokens: $prompt_tokens, completion_tokens: $completion_tokens,
+    status_reason: $status_reason, checks: $checks, verdict: $verdict,
+    raw_answer: $raw_answer, repair_rounds: $repair_rounds,
+    dropped_context_ids: $dropped_context_ids, local_definitions: $local_definitions,
+    assumptions: $assumptions, cost_usd: $cost_usd, price_known: $price_known,
+    cached_calls: $cached_calls})
 CREATE (t)-[:FORMALIZES]->(e)
 """
 

@@ -26,6 +26,10 @@ from kg.models import (
     Reference,
     Term,
     TermLink,
+    checks_from_json,
+    checks_to_json,
+    strings_from_json,
+    strings_to_json,
 )
 from kg.store import GraphStore
 
@@ -52,7 +56,7 @@ class LadybugStore(GraphStore):
         self._connection: ladybug.Connection | None = None
         self._open()
         try:
-            for statement in q.SCHEMA:
+            for statement in (*q.SCHEMA, *q.MIGRATIONS):
                 self._run(statement)
         except GraphStoreError:
             self.close()
@@ -482,6 +486,17 @@ def _target_parameters(target: LeanTarget) -> dict[str, Any]:
         "lean_path": target.lean_path,
         "prompt_tokens": target.prompt_tokens,
         "completion_tokens": target.completion_tokens,
+        "status_reason": target.status_reason,
+        "checks": checks_to_json(target.checks),
+        "verdict": target.verdict,
+        "raw_answer": target.raw_answer,
+        "repair_rounds": target.repair_rounds,
+        "dropped_context_ids": strings_to_json(target.dropped_context_ids),
+        "local_definitions": strings_to_json(target.local_definitions),
+        "assumptions": strings_to_json(target.assumptions),
+        "cost_usd": float(target.cost_usd),
+        "price_known": target.price_known,
+        "cached_calls": target.cached_calls,
     }
 
 
@@ -541,4 +556,15 @@ def _target_from_node(node: dict[str, Any]) -> LeanTarget:
         lean_path=node["lean_path"],
         prompt_tokens=node["prompt_tokens"],
         completion_tokens=node["completion_tokens"],
+        status_reason=node["status_reason"] or "",
+        checks=checks_from_json(node["checks"]),
+        verdict=node["verdict"] or "",
+        raw_answer=node["raw_answer"] or "",
+        repair_rounds=node["repair_rounds"] or 0,
+        dropped_context_ids=strings_from_json(node["dropped_context_ids"]),
+        local_definitions=strings_from_json(node["local_definitions"]),
+        assumptions=strings_from_json(node["assumptions"]),
+        cost_usd=node["cost_usd"] or 0.0,
+        price_known=bool(node["price_known"]),
+        cached_calls=node["cached_calls"] or 0,
     )

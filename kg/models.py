@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 # The theorem-like kinds Lemmagraph recognises, in the spelling stored in the graph.
 KINDS: tuple[str, ...] = (
@@ -140,9 +141,36 @@ class BookSummary:
     counts_by_kind: dict[str, int]
 
 
+# Statuses of a check record.
+PASSED = "passed"
+FAILED = "failed"
+SKIPPED = "skipped"
+CHECK_STATUSES: tuple[str, ...] = (PASSED, FAILED, SKIPPED)
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One check of a Lean target answer, such as "structure", "compile" or "semantic review".
+
+    `round` is 0 for the first answer and n for the answer of the n-th repair round.
+    """
+
+    name: str
+    status: str  # one of CHECK_STATUSES
+    output: str
+    round: int = 0
+
+
 @dataclass
 class LeanTarget:
-    """One formalization attempt of an item: the informal statement, the Lean code and its check."""
+    """One formalization attempt of an item: the informal statement, the Lean code and its checks.
+
+    `status` is "checked" (every check passed, Lean compiled it), "draft" (every check
+    that ran passed, but Lean did not compile it) or "failed", with the reason in
+    `status_reason`. `checks` contains every check of every round, in order. `cost_usd`
+    counts only requests sent by this attempt, so answers read from the response cache
+    cost nothing, and it is 0.0 with `price_known` false when the model has no price.
+    """
 
     id: str
     entity_id: str
@@ -157,3 +185,38 @@ class LeanTarget:
     lean_path: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    status_reason: str = ""
+    checks: list[CheckRecord] = field(default_factory=list)
+    verdict: str = ""  # semantic review: "faithful", "weaker", "stronger", "different" or "" if none ran
+    raw_answer: str = ""
+    repair_rounds: int = 0
+    dropped_context_ids: list[str] = field(default_factory=list)
+    local_definitions: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
+    price_known: bool = False
+    cached_calls: int = 0  # model calls read from the response cache instead of sent
+
+
+def checks_to_json(checks: list[CheckRecord]) -> str:
+    """Serialize check records to the JSON text that graph stores keep in one property."""
+    return json.dumps([asdict(check) for check in checks], ensure_ascii=False)
+
+
+def checks_from_json(text: str | None) -> list[CheckRecord]:
+    """Parse the JSON text written by `checks_to_json`; empty or missing text gives no checks."""
+    if not text:
+        return []
+    return [CheckRecord(**record) for record in json.loads(text)]
+
+
+def strings_to_json(values: list[str]) -> str:
+    """Serialize a list of strings for stores that keep it as one JSON text property."""
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def strings_from_json(text: str | None) -> list[str]:
+    """Parse the JSON text written by `strings_to_json`; empty or missing text gives []."""
+    if not text:
+        return []
+    return [str(value) for value in json.loads(text)]

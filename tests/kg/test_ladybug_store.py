@@ -152,3 +152,39 @@ def test_closed_store_raises(store):
 def test_close_twice_is_harmless(store):
     store.close()
     store.close()
+
+
+# The LeanTarget table as the first release created it, before the check and cost columns.
+FIRST_RELEASE_TARGET_TABLE = """
+CREATE NODE TABLE LeanTarget(
+    id STRING, entity_id STRING, book_id STRING, informal_statement STRING,
+    lean_code STRING, status STRING, check_output STRING, model STRING,
+    created_at STRING, lean_path STRING, prompt_tokens INT64,
+    completion_tokens INT64,
+    PRIMARY KEY(id))
+"""
+
+
+def test_old_target_table_gains_new_columns(tmp_path):
+    import ladybug
+
+    path = tmp_path / "graph.lbdb"
+    database = ladybug.Database(path)
+    connection = ladybug.Connection(database)
+    connection.execute(FIRST_RELEASE_TARGET_TABLE)
+    connection.close()
+    database.close()
+
+    store = LadybugStore(path)
+    try:
+        store.write_book(algebra_book())
+        target = make_target("t-1", LEMMA, "2024-05-01T09:00:00", [THEOREM])
+        target.verdict = "faithful"
+        target.dropped_context_ids = [REMARK]
+        store.write_target(target)
+
+        (stored,) = store.targets(LEMMA)
+    finally:
+        store.close()
+    assert stored.verdict == "faithful"
+    assert stored.dropped_context_ids == [REMARK]

@@ -20,6 +20,7 @@ from kg.models import (
     REFERENCES,
     Book,
     BookGraph,
+    CheckRecord,
     Edge,
     Entity,
     LeanTarget,
@@ -30,7 +31,10 @@ from kg.models import (
 from kg.store import GraphStore
 from kg.workspace import Workspace
 
-BACKENDS = [pytest.param("embedded", id="embedded")]
+BACKENDS = [
+    pytest.param("embedded", id="embedded"),
+    pytest.param("neo4j", id="neo4j", marks=pytest.mark.neo4j),
+]
 
 DEF_GROUP = "alg:definition:1.1"
 LEMMA = "alg:lemma:1.2"
@@ -46,9 +50,10 @@ def open_store(request, tmp_path) -> Iterator[Callable[[], GraphStore]]:
     """A function that opens the backend under test on the same data each time it is called."""
     opened: list[GraphStore] = []
     workspace = Workspace(tmp_path / "home")
+    connection = request.getfixturevalue("empty_neo4j") if request.param == "neo4j" else None
 
     def open_one() -> GraphStore:
-        store = open_graph_store(workspace, request.param)
+        store = open_graph_store(workspace, request.param, connection)
         opened.append(store)
         return store
 
@@ -431,6 +436,49 @@ def test_write_target_replaces_same_id(store):
     store.write_target(checked)
 
     assert store.targets(LEMMA) == [checked]
+
+
+def test_target_attempt_fields_round_trip(store):
+    store.write_book(algebra_book())
+    target = make_target("t-1", LEMMA, "2024-05-01T09:00:00", [DEF_GROUP])
+    target.status = "failed"
+    target.status_reason = "semantic review: the Lean statement is weaker"
+    target.checks = [
+        CheckRecord("parse", "failed", "invalid JSON: Expecting value at line 1", round=0),
+        CheckRecord("structure", "passed", "Structure check passed.", round=1),
+        CheckRecord("compile", "skipped", "not compiled: no `lake` on PATH", round=1),
+        CheckRecord("semantic review", "failed", "Verdict: weaker\n- drops a hypothesis", round=1),
+    ]
+    target.verdict = "weaker"
+    target.raw_answer = '{"lean_code": "theorem t : True := sorry"}'
+    target.repair_rounds = 1
+    target.dropped_context_ids = [THEOREM, REMARK]
+    target.local_definitions = ["IsNice"]
+    target.assumptions = ["Groups are written multiplicatively.", "ℝ replaces an ordered field."]
+    target.cost_usd = 0.0123
+    target.price_known = True
+    target.cached_calls = 2
+
+    store.write_target(target)
+
+    (stored,) = store.targets(LEMMA)
+    assert stored == target
+    assert stored.checks[3].output == "Verdict: weaker\n- drops a hypothesis"
+    assert stored.dropped_context_ids == [THEOREM, REMARK]
+
+
+def test_target_new_fields_default_when_unset(store):
+    store.write_book(algebra_book())
+    target = make_target("t-1", LEMMA, "2024-05-01T09:00:00", [])
+
+    store.write_target(target)
+
+    (stored,) = store.targets(LEMMA)
+    assert stored.checks == []
+    assert stored.dropped_context_ids == []
+    assert stored.verdict == ""
+    assert stored.cost_usd == 0.0
+    assert stored.price_known is False
 
 
 def test_write_target_rejects_unknown_context_item(store):

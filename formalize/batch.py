@@ -1,0 +1,674 @@
+"""Formalize many items of a book at once: jobs from the dependency graph, several endpoints, escalation.
+
+A batch selects items (a chapter, a section or the whole book), recovers each
+item's context, and builds a job DAG in which an item waits for the items of the
+batch that it needs (see `job_needs`). The `ListScheduler` places ready jobs on
+endpoints, and worker threads run them through an `Attempt`, the seam to the
+Formalizer. Because the Formalizer reads the stored targets of context items when
+it builds a prompt, a job that starts after its needs sees their Lean code.
+
+Resuming: an item whose stored targets include a checked or draft one is skipped,
+so a killed batch repeats only unfinished items. Every attempt is stored when it
+ends, and the response cache answers repeated requests without sending them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+
+from formalize.endpoints import Endpoint
+from formalize.llm import LlmAnswer, LlmClient, retry_after_seconds
+from formalize.pricing import ModelPrice
+from formalize.scheduler import (
+    ACCEPTED,
+    DONE,
+    ERROR,
+    FAILED,
+    FAULT,
+    RATE_LIMITED,
+    REJECTED,
+    Job,
+    JobGraph,
+    ListScheduler,
+    MakespanBound,
+    makespan_lower_bound,
+    simulate,
+)
+from formalize.targets import CHECKED, DRAFT, usable_formalization
+from kg.errors import LemmagraphError, LlmError
+from kg.models import Entity, LeanTarget
+from kg.store import GraphStore
+from retrieval.book_snapshot import chapter_of
+from retrieval.models import CITATION, TERM, TRANSITIVE_CITATION, DependencyContext
+
+log = logging.getLogger(__name__)
+
+# Kinds a batch formalizes unless told otherwise: statements with a formal meaning.
+FORMALIZED_KINDS: tuple[str, ...] = (
+    "definition",
+    "notation",
+    "theorem",
+    "lemma",
+    "proposition",
+    "corollary",
+    "exercise",
+)
+# Kinds whose formalization later items build on, so a job waits for them whenever
+# they are in its context.
+FOUNDATION_KINDS = frozenset({"definition", "notation"})
+_NEEDING_SIGNALS = frozenset({CITATION, TRANSITIVE_CITATION, TERM})
+# How often one request is sent again after HTTP 429 before its job goes back to the queue.
+RATE_LIMIT_RETRIES = 3
+
+# Statuses of a target in the batch report.
+ACCEPTED_STATUS = "accepted"
+FAILED_STATUS = "failed"
+SKIPPED_STATUS = "skipped"  # accepted in an earlier run
+NOT_RUN_STATUS = "not run"  # the batch stopped before this item ran
+
+ContextProvider = Callable[[Entity], DependencyContext]
+
+
+# --- selection and jobs ------------------------------------------------------------
+
+
+def select_items(
+    entities: Sequence[Entity],
+    chapter: str | None = None,
+    section: str | None = None,
+    kinds: Sequence[str] = FORMALIZED_KINDS,
+) -> list[Entity]:
+    """Return the items of `kinds` in a chapter, a section, or the whole book, in reading order.
+
+    A section matches when it equals `section` or starts with it followed by a space,
+    so "2.3" selects the section "2.3 Convex functions".
+    """
+    selected = []
+    for entity in sorted(entities, key=lambda item: item.order):
+        if entity.kind not in kinds:
+            continue
+        if chapter is not None and chapter_of(entity) != chapter:
+            continue
+        if section is not None and not _in_section(entity, section):
+            continue
+        selected.append(entity)
+    return selected
+
+
+def _in_section(entity: Entity, section: str) -> bool:
+    printed = (entity.section or "").strip()
+    wanted = section.strip()
+    return printed == wanted or printed.startswith(wanted + " ")
+
+
+def job_needs(context: DependencyContext, batch_ids: set[str]) -> tuple[str, ...]:
+    """Return the batch items a target must wait for: definitions and notation in its context,
+    and the items it cites or whose terms it uses.
+
+    Only items printed before the target count, so a forward reference cannot make a cycle.
+    """
+    target = context.target
+    needs = []
+    for dependency in context.in_dependency_order():
+        entity = dependency.entity
+        if entity.id not in batch_ids or entity.order >= target.order:
+            continue
+        if entity.kind in FOUNDATION_KINDS or _NEEDING_SIGNALS.intersection(dependency.signals):
+            needs.append(entity.id)
+    return tuple(needs)
+
+
+def build_job_graph(contexts: Mapping[str, DependencyContext]) -> JobGraph:
+    """Build the job DAG of a batch from each item's context, keyed by item id."""
+    batch_ids = set(contexts)
+    return JobGraph(
+        Job(item_id, job_needs(context, batch_ids), context.target.order) for item_id, context in contexts.items()
+    )
+
+
+def is_accepted(target: LeanTarget) -> bool:
+    """Return whether an attempt passed: checked or draft, which the Formalizer sets only when
+    every check that ran passed, the semantic review included."""
+    return target.status in (CHECKED, DRAFT)
+
+
+# --- the request gate ---------------------------------------------------------------
+
+
+class RequestGate:
+    """Paces one endpoint's requests for the scheduler and records its faults, for every thread.
+
+    The scheduler books `requests_per_job` requests when it starts a job; further
+    requests of that job (repair rounds) are booked here. An HTTP 429 pauses the
+    endpoint for its Retry-After and the request is sent again.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        scheduler: ListScheduler,
+        lock: threading.Lock,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.name = name
+        self._scheduler = scheduler
+        self._lock = lock
+        self._clock = clock
+        self._sleep = sleep
+        self._local = threading.local()
+
+    def begin_job(self) -> None:
+        self._local.prebooked = self._scheduler.requests_per_job
+        self._local.faults = []
+
+    def job_faults(self) -> list[str]:
+        """Return the fault kinds (FAULT or RATE_LIMITED) seen by the current thread's job."""
+        return list(getattr(self._local, "faults", []))
+
+    def before_request(self) -> None:
+        """Block until the endpoint's pause is over and the token bucket admits the request."""
+        endpoint = self._scheduler.endpoints[self.name]
+        with self._lock:
+            now = self._clock()
+            if getattr(self._local, "prebooked", 0) > 0:
+                self._local.prebooked -= 1
+                send_at = max(now, endpoint.paused_until)
+            else:
+                send_at = max(endpoint.bucket.book(now), endpoint.paused_until)
+        if send_at > now:
+            self._sleep(send_at - now)
+
+    def after_cached_answer(self) -> None:
+        with self._lock:
+            self._scheduler.endpoints[self.name].bucket.refund()
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        with self._lock:
+            self._scheduler.record_rate_limit(self.name, self._clock(), retry_after)
+        self._note(RATE_LIMITED)
+
+    def faulted(self) -> None:
+        self._note(FAULT)
+
+    def _note(self, kind: str) -> None:
+        if not hasattr(self._local, "faults"):
+            self._local.faults = []
+        self._local.faults.append(kind)
+
+
+def fault_kind(error: BaseException) -> str | None:
+    """Classify an LlmError by the openai exception chained to it: RATE_LIMITED, FAULT or None.
+
+    Faults are what another endpoint may not suffer: HTTP 5xx, timeouts and refused
+    connections. A 400, 401, 403 or 404 is None, because it needs a fix in the request
+    or the configuration.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, openai.RateLimitError):
+            return RATE_LIMITED
+        if isinstance(cause, openai.APIConnectionError):  # includes APITimeoutError
+            return FAULT
+        if isinstance(cause, openai.APIStatusError):
+            return FAULT if cause.status_code >= 500 or cause.status_code in (408, 409) else None
+        cause = cause.__cause__
+    return None
+
+
+def _retry_after(error: BaseException) -> float | None:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, openai.APIStatusError):
+            return retry_after_seconds(cause.response.headers)
+        cause = cause.__cause__
+    return None
+
+
+class GatedClient:
+    """An LlmClient that waits for its endpoint's gate before each request and reports faults to it.
+
+    It offers what the Formalizer and its checks use, `complete` and `model`, and
+    passes any other attribute through to the wrapped client.
+    """
+
+    def __init__(self, client: LlmClient, gate: RequestGate, rate_limit_retries: int = RATE_LIMIT_RETRIES) -> None:
+        self.client = client
+        self.gate = gate
+        self.rate_limit_retries = rate_limit_retries
+
+    @property
+    def model(self) -> str:
+        return self.client.model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def complete(self, messages: Sequence[Mapping[str, str]], schema: Any = None) -> LlmAnswer:
+        for retry in range(self.rate_limit_retries + 1):
+            self.gate.before_request()
+            try:
+                answer = self.client.complete(messages, schema)
+            except LlmError as error:
+                kind = fault_kind(error)
+                if kind == RATE_LIMITED:
+                    self.gate.rate_limited(_retry_after(error))
+                    if retry < self.rate_limit_retries:
+                        log.warning("%s answered HTTP 429; request paused and sent again", self.gate.name)
+                        continue
+                elif kind == FAULT:
+                    self.gate.faulted()
+                raise
+            if answer.cached:
+                self.gate.after_cached_answer()
+            return answer
+        raise AssertionError("unreachable: the last retry returns or raises")
+
+
+class _LockedStore:
+    """A GraphStore proxy that serializes every call, because the embedded store is not thread-safe."""
+
+    def __init__(self, store: GraphStore, lock: threading.Lock) -> None:
+        self._store = store
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._store, name)
+        if not callable(value):
+            return value
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return value(*args, **kwargs)
+
+        return locked
+
+
+# --- the seam to the Formalizer -------------------------------------------------------
+
+# Run one formalization attempt of a context on an endpoint, with requests going through
+# the gate, and return the stored target. Raises LemmagraphError when the attempt fails
+# before a target is stored.
+Attempt = Callable[[DependencyContext, Endpoint, RequestGate], LeanTarget]
+FormalizerFactory = Callable[[GraphStore, Endpoint, Any], Any]
+
+
+class FormalizerAttempt:
+    """The Attempt that runs the project's Formalizer: one per endpoint, with a gated client.
+
+    `build(store, endpoint, client)` returns an object with `run(context) -> LeanTarget`.
+    """
+
+    def __init__(self, store: GraphStore, build: FormalizerFactory, cache: Any = None) -> None:
+        self._store = _LockedStore(store, threading.Lock())
+        self._build = build
+        self._cache = cache
+        self._formalizers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, context: DependencyContext, endpoint: Endpoint, gate: RequestGate) -> LeanTarget:
+        with self._lock:
+            formalizer = self._formalizers.get(endpoint.name)
+            if formalizer is None:
+                client = GatedClient(LlmClient(endpoint.llm_settings(), cache=self._cache), gate)
+                formalizer = self._build(self._store, endpoint, client)
+                self._formalizers[endpoint.name] = formalizer
+        return formalizer.run(context)
+
+
+def formalizer_builder(
+    lean: Any,
+    prices: Mapping[str, ModelPrice],
+    repair_rounds: int,
+    semantic_review: bool = True,
+    template_dir: Any = None,
+) -> FormalizerFactory:
+    """Return a FormalizerFactory that builds the project's Formalizer for an endpoint.
+
+    Each endpoint gets a prompt builder cut to its context window and its price.
+    """
+    from formalize.formalizer import Formalizer
+    from formalize.prompt import PromptBuilder
+
+    def build(store: GraphStore, endpoint: Endpoint, client: Any) -> Formalizer:
+        return Formalizer(
+            store,
+            client,
+            lean,
+            PromptBuilder(template_dir, context_window=endpoint.context_window),
+            repair_rounds=repair_rounds,
+            prices=endpoint_prices([endpoint], prices),
+            semantic_review=semantic_review,
+        )
+
+    return build
+
+
+def endpoint_prices(endpoints: Sequence[Endpoint], prices: Mapping[str, ModelPrice]) -> dict[str, ModelPrice]:
+    """Merge each endpoint's price under its model name over the `[prices]` table."""
+    merged = dict(prices)
+    for endpoint in endpoints:
+        if endpoint.price is not None:
+            merged[endpoint.model] = endpoint.price
+    return merged
+
+
+# --- the report -----------------------------------------------------------------------
+
+
+@dataclass
+class AttemptRecord:
+    """One run of a job on an endpoint, and what came of it."""
+
+    endpoint: str
+    model: str
+    outcome: str  # ACCEPTED, REJECTED, FAULT, RATE_LIMITED or ERROR
+    seconds: float
+    target_id: str = ""
+    status: str = ""
+    verdict: str = ""
+    checks: str = ""  # "name: status" of each check of the last round
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class TargetResult:
+    """The batch's result for one item: its final status, the attempt that decided it, and every attempt."""
+
+    entity: Entity
+    status: str = NOT_RUN_STATUS
+    endpoint: str = ""
+    model: str = ""
+    target_id: str = ""
+    checks: str = ""  # "name: status" of the deciding attempt's last round
+    reason: str = ""
+    attempts: list[AttemptRecord] = field(default_factory=list)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(attempt.cost_usd for attempt in self.attempts)
+
+
+@dataclass
+class EndpointUsage:
+    """What one endpoint did in a batch."""
+
+    name: str
+    model: str
+    accepted: int = 0
+    rejected: int = 0
+    faults: int = 0
+    rate_limited: int = 0
+    running: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    breaker: str = "closed"
+
+
+@dataclass
+class BatchReport:
+    """Every target's result, per-endpoint usage, and the makespan against its prediction and bound."""
+
+    results: list[TargetResult]
+    endpoints: list[EndpointUsage]
+    predicted_seconds: float = 0.0
+    actual_seconds: float = 0.0
+    bound: MakespanBound | None = None
+    observed_bound: MakespanBound | None = None  # the same bound from the observed seconds per job
+    all_large_cost_usd: float | None = None  # estimate of running every target on the last tier only
+    finished: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(usage.cost_usd for usage in self.endpoints)
+
+
+# --- the runner -----------------------------------------------------------------------
+
+
+class BatchRunner:
+    """Run the jobs of one batch on several endpoints and return a BatchReport.
+
+    `tiers` lists endpoint names per escalation tier; None puts every endpoint in one
+    tier. `progress` is called from the runner's thread after every change.
+    """
+
+    def __init__(
+        self,
+        store: GraphStore,
+        endpoints: Sequence[Endpoint],
+        attempt: Attempt,
+        *,
+        tiers: Sequence[Sequence[str]] | None = None,
+        redo: bool = False,
+        progress: Callable[[BatchReport], None] | None = None,
+        requests_per_job: int = 2,
+    ) -> None:
+        self.store = store
+        self.endpoints = {endpoint.name: endpoint for endpoint in endpoints}
+        self.attempt = attempt
+        self.tiers = [list(tier) for tier in tiers] if tiers else None
+        self.redo = redo
+        self.progress = progress
+        self.requests_per_job = requests_per_job
+
+    def run(self, contexts: Mapping[str, DependencyContext]) -> BatchReport:
+        """Formalize the targets of `contexts` (keyed by item id) and return the report."""
+        graph = build_job_graph(contexts)
+        limits = [endpoint.limits() for endpoint in self.endpoints.values()]
+        scheduler = ListScheduler(graph, limits, self.tiers, self.requests_per_job)
+        results = {item_id: TargetResult(context.target) for item_id, context in contexts.items()}
+        self._skip_accepted(scheduler, results)
+
+        pending = JobGraph(job for job_id, job in graph.jobs.items() if not scheduler.jobs[job_id].status)
+        first_tier = [limit for limit in limits if limit.name in scheduler.tiers[0]]
+        report = BatchReport(
+            results=[results[job_id] for job_id in graph.topological_order],
+            endpoints=[EndpointUsage(endpoint.name, endpoint.model) for endpoint in self.endpoints.values()],
+            predicted_seconds=simulate(pending, first_tier, None, self.requests_per_job) if len(pending) else 0.0,
+            bound=makespan_lower_bound(pending, first_tier, self.requests_per_job),
+        )
+        log.info(
+            "Batch of %d targets (%d already accepted): predicted makespan %.1f s, lower bound %.1f s",
+            len(graph),
+            len(graph) - len(pending),
+            report.predicted_seconds,
+            report.bound.seconds,
+        )
+        _Run(self, scheduler, contexts, results, report).loop()
+
+        observed = {name: state.expected_seconds for name, state in scheduler.endpoints.items()}
+        report.observed_bound = makespan_lower_bound(pending, first_tier, self.requests_per_job, observed)
+        report.all_large_cost_usd = self._all_large_cost(report)
+        return report
+
+    def _skip_accepted(self, scheduler: ListScheduler, results: dict[str, TargetResult]) -> None:
+        if self.redo:
+            return
+        for item_id, result in results.items():
+            accepted = usable_formalization(self.store.targets(item_id))
+            if accepted is None:
+                continue
+            scheduler.settle(item_id, DONE, "accepted in an earlier run")
+            result.status = SKIPPED_STATUS
+            result.model = accepted.model
+            result.target_id = accepted.id
+            result.checks = _checks_summary(accepted)
+            result.reason = "accepted in an earlier run"
+
+    def _all_large_cost(self, report: BatchReport) -> float | None:
+        """Estimate the cost of sending every target that ran to the last tier only.
+
+        A target that ran there counts its own cost there. Any other target counts its
+        first attempt's tokens at the last tier's price, assuming that model would use as
+        many tokens on the same prompt. None when the last tier has no price.
+        """
+        last_tier = self.tiers[-1] if self.tiers else list(self.endpoints)
+        large = self.endpoints[last_tier[0]]
+        if large.price is None:
+            return None
+        total = 0.0
+        for result in report.results:
+            priced = [attempt for attempt in result.attempts if attempt.target_id]
+            on_large = [attempt for attempt in priced if attempt.endpoint in last_tier]
+            if on_large:
+                total += sum(attempt.cost_usd for attempt in on_large)
+            elif priced:
+                total += large.price.cost(priced[0].prompt_tokens, priced[0].completion_tokens)
+        return round(total, 6)
+
+
+class _Run:
+    """The state of one running batch: the scheduler, the worker pool and the report being filled."""
+
+    def __init__(
+        self,
+        runner: BatchRunner,
+        scheduler: ListScheduler,
+        contexts: Mapping[str, DependencyContext],
+        results: dict[str, TargetResult],
+        report: BatchReport,
+    ) -> None:
+        self.runner = runner
+        self.scheduler = scheduler
+        self.contexts = contexts
+        self.results = results
+        self.report = report
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+        self.gates = {
+            name: RequestGate(name, scheduler, self.lock, self.clock) for name in runner.endpoints
+        }
+
+    def clock(self) -> float:
+        return time.monotonic() - self.started
+
+    def loop(self) -> None:
+        workers = sum(endpoint.concurrency for endpoint in self.runner.endpoints.values())
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch")
+        running: dict[Future, tuple[str, str, float]] = {}
+        try:
+            while True:
+                with self.lock:
+                    now = self.clock()
+                    assignments = self.scheduler.dispatch(now)
+                for assignment in assignments:
+                    future = pool.submit(self._run_job, assignment.job_id, assignment.endpoint)
+                    running[future] = (assignment.job_id, assignment.endpoint, now)
+                    log.info("Started %s on %s", assignment.job_id, assignment.endpoint)
+                self._publish()
+                if not running and self.scheduler.finished:
+                    break
+                with self.lock:
+                    wake = self.scheduler.next_event(self.clock())
+                if not running and wake is None:
+                    raise LemmagraphError("the batch stalled: jobs are waiting but no endpoint can take them")
+                timeout = None if wake is None else max(0.0, wake - self.clock())
+                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job_id, endpoint_name, started = running.pop(future)
+                    self._finish(job_id, endpoint_name, started, future.result())
+            self.report.finished = True
+        finally:
+            self.report.actual_seconds = self.clock()
+            pool.shutdown(wait=not running, cancel_futures=True)
+            self._publish()
+
+    def _run_job(self, job_id: str, endpoint_name: str) -> AttemptRecord:
+        """Run one attempt in a worker thread and classify how it ended."""
+        endpoint = self.runner.endpoints[endpoint_name]
+        gate = self.gates[endpoint_name]
+        gate.begin_job()
+        started = time.monotonic()
+        record = AttemptRecord(endpoint=endpoint_name, model=endpoint.model, outcome=ERROR, seconds=0.0)
+        try:
+            target = self.runner.attempt(self.contexts[job_id], endpoint, gate)
+        except LemmagraphError as error:
+            faults = gate.job_faults()
+            record.outcome = fault_kind(error) or (faults[-1] if faults else ERROR)
+            record.error = str(error)
+            log.warning("Attempt of %s on %s failed (%s): %s", job_id, endpoint_name, record.outcome, error)
+        else:
+            _copy_target(record, target)
+            faults = gate.job_faults()
+            if is_accepted(target):
+                record.outcome = ACCEPTED
+            elif faults:
+                # A request of the checks failed on the endpoint, not the answer itself,
+                # so the job goes back to the queue instead of escalating.
+                record.outcome = faults[-1]
+            else:
+                record.outcome = REJECTED
+        record.seconds = time.monotonic() - started
+        return record
+
+    def _finish(self, job_id: str, endpoint_name: str, started: float, record: AttemptRecord) -> None:
+        reason = record.error or record.status
+        with self.lock:
+            self.scheduler.complete(job_id, record.outcome, self.clock(), reason)
+            state = self.scheduler.jobs[job_id]
+        result = self.results[job_id]
+        result.attempts.append(record)
+        usage = next(usage for usage in self.report.endpoints if usage.name == endpoint_name)
+        usage.prompt_tokens += record.prompt_tokens
+        usage.completion_tokens += record.completion_tokens
+        usage.cost_usd += record.cost_usd
+        if record.target_id:
+            result.endpoint = endpoint_name
+            result.model = record.model
+            result.target_id = record.target_id
+            result.checks = record.checks
+        if state.status == DONE:
+            result.status = ACCEPTED_STATUS
+            result.reason = ""
+        elif state.status == FAILED:
+            result.status = FAILED_STATUS
+            result.reason = reason or record.outcome
+        log.info("Finished %s on %s: %s", job_id, endpoint_name, record.outcome)
+
+    def _publish(self) -> None:
+        with self.lock:
+            for usage in self.report.endpoints:
+                state = self.scheduler.endpoints[usage.name]
+                usage.accepted = state.finished
+                usage.rejected = state.rejected
+                usage.faults = state.faults
+                usage.rate_limited = state.rate_limited
+                usage.running = len(state.running)
+                usage.breaker = state.breaker.state
+        self.report.actual_seconds = self.clock()
+        if self.runner.progress is not None:
+            self.runner.progress(self.report)
+
+
+def _copy_target(record: AttemptRecord, target: LeanTarget) -> None:
+    record.model = target.model or record.model
+    record.target_id = target.id
+    record.status = target.status
+    record.verdict = target.verdict
+    record.checks = _checks_summary(target)
+    record.prompt_tokens = target.prompt_tokens
+    record.completion_tokens = target.completion_tokens
+    record.cost_usd = target.cost_usd
+    record.error = target.status_reason if not is_accepted(target) else ""
+
+
+def _checks_summary(target: LeanTarget) -> str:
+    """Return "name: status" for each check of the target's last round."""
+    last_round = max((check.round for check in target.checks), default=0)
+    return ", ".join(f"{check.name}: {check.status}" for check in target.checks if check.round == last_round)

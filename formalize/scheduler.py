@@ -1,0 +1,620 @@
+"""Pure scheduling of formalization jobs over model endpoints: job DAG, limits, circuit breakers.
+
+Nothing here sends a request or reads a clock: every method takes `now` in seconds,
+so the same scheduler drives a threaded batch and the offline simulation that
+predicts its makespan.
+
+Scheduling rule: critical-path-first list scheduling (the HEFT rule).
+
+- The expected duration d(j, e) of job j on endpoint e is the endpoint's expected
+  seconds per job: the configured estimate until jobs finish there, then an
+  exponentially weighted mean of the observed durations.
+- The priority of a job is its upward rank, the longest remaining path to a sink of
+  the job DAG: rank(j) = mean over the endpoints j may use of d(j, e), plus the
+  maximum rank of the jobs that need j.
+- At every event (a job finishes, a pause or cool-down ends) the ready jobs are taken
+  highest rank first, ties in reading order. Each gets the endpoint with the earliest
+  estimated finish: start + d(j, e), where start is the latest of the time one of e's
+  slots frees (from the expected finishes of its running jobs and the slots held
+  earlier in this round), the end of its rate-limit pause, the time its token bucket
+  admits the job's first request, and the end of its circuit breaker's cool-down.
+  The job starts when that start is now. Otherwise it waits and holds the slot for
+  this round, so a lower-ranked job may take another endpoint but not that slot.
+
+Limits. An endpoint runs at most `concurrency` jobs. Its requests per minute are
+enforced by a token bucket (GCRA) with a burst of `burst` requests. A job start books
+`requests_per_job` requests (a formalization and its semantic review). An HTTP 429
+pauses only that endpoint and halves its request rate, which recovers by a tenth
+of the configured rate per success.
+
+Faults. After `failure_threshold` consecutive faults (HTTP 5xx, timeouts, refused
+connections) the endpoint's breaker opens: it gets no jobs for `cooldown_seconds`,
+then one probe job. A probe success closes the breaker and a probe fault opens it
+again with the cool-down doubled, up to `MAX_COOLDOWN_SECONDS`. A job hit by a fault
+goes back to the queue and avoids that endpoint next time when another can take it.
+
+Escalation. A job walks through tiers of endpoints (`--escalate small,large`). A
+rejected answer moves it to the next tier, and the last tier's rejection fails it.
+When every endpoint of a job's tier has an open breaker, the job may also use the
+next tier's endpoints.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+# Outcomes of one job run, reported back to the scheduler.
+ACCEPTED = "accepted"  # the target passed its checks and review
+REJECTED = "rejected"  # the target was stored but failed a check or was not faithful
+FAULT = "fault"  # the endpoint failed: HTTP 5xx, timeout or connection error
+RATE_LIMITED = "rate limited"  # the endpoint kept answering HTTP 429
+ERROR = "error"  # the job failed for a reason another endpoint would not fix
+
+# Final states of a job.
+DONE = "accepted"
+FAILED = "failed"
+
+CLOSED = "closed"
+OPEN = "open"
+HALF_OPEN = "half-open"
+
+DEFAULT_REQUESTS_PER_JOB = 2
+DEFAULT_FAULT_LIMIT = 5
+MAX_COOLDOWN_SECONDS = 600.0
+# Weight of the newest observed duration in an endpoint's running estimate.
+DURATION_SMOOTHING = 0.3
+# Rate-limit pause when a 429 carries no Retry-After.
+DEFAULT_RATE_LIMIT_PAUSE_SECONDS = 1.0
+MIN_RATE_FACTOR = 1 / 16
+RATE_RECOVERY_STEP = 0.1
+# Times closer than this count as equal, so float rounding never delays a start.
+TIME_EPSILON = 1e-9
+
+
+class SchedulingError(ValueError):
+    """The job graph or endpoint list cannot be scheduled."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One target to formalize: its id, the jobs that must settle first, and its reading order."""
+
+    id: str
+    needs: tuple[str, ...] = ()
+    order: int = 0
+
+
+class JobGraph:
+    """A DAG of jobs: a job becomes ready once every job it needs has settled.
+
+    Needs that name no job of the graph are ignored, because an item outside the
+    batch is taken as it is stored. Raises SchedulingError on a duplicate id or a cycle.
+    """
+
+    def __init__(self, jobs: Iterable[Job]) -> None:
+        self.jobs: dict[str, Job] = {}
+        for job in jobs:
+            if job.id in self.jobs:
+                raise SchedulingError(f"duplicate job id {job.id!r}")
+            self.jobs[job.id] = job
+        self.needs: dict[str, tuple[str, ...]] = {
+            job.id: tuple(dict.fromkeys(need for need in job.needs if need in self.jobs and need != job.id))
+            for job in self.jobs.values()
+        }
+        self.needed_by: dict[str, list[str]] = {job_id: [] for job_id in self.jobs}
+        for job_id, needs in self.needs.items():
+            for need in needs:
+                self.needed_by[need].append(job_id)
+        self.topological_order = self._topological_order()
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def _topological_order(self) -> list[str]:
+        waiting = {job_id: len(needs) for job_id, needs in self.needs.items()}
+        ready = [(self.jobs[job_id].order, job_id) for job_id, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            _, job_id = heapq.heappop(ready)
+            order.append(job_id)
+            for user in self.needed_by[job_id]:
+                waiting[user] -= 1
+                if waiting[user] == 0:
+                    heapq.heappush(ready, (self.jobs[user].order, user))
+        if len(order) < len(self.jobs):
+            stuck = sorted(job_id for job_id, count in waiting.items() if count > 0)
+            raise SchedulingError(f"the job graph has a cycle through {', '.join(stuck[:5])}")
+        return order
+
+    def upward_ranks(self, duration: Mapping[str, float]) -> dict[str, float]:
+        """Return each job's longest path to a sink, counting `duration[job]` for every job on it."""
+        rank: dict[str, float] = {}
+        for job_id in reversed(self.topological_order):
+            below = max((rank[user] for user in self.needed_by[job_id]), default=0.0)
+            rank[job_id] = duration[job_id] + below
+        return rank
+
+
+@dataclass(frozen=True)
+class EndpointLimits:
+    """What the scheduler knows of one endpoint: its limits and its expected seconds per job.
+
+    `requests_per_minute` None means no limit. `burst` is the number of requests the
+    token bucket admits at once, and defaults to `concurrency * requests_per_job`.
+    """
+
+    name: str
+    concurrency: int = 1
+    expected_seconds: float = 30.0
+    requests_per_minute: float | None = None
+    burst: int | None = None
+    failure_threshold: int = 3
+    cooldown_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise SchedulingError(f"endpoint {self.name!r}: concurrency must be at least 1, got {self.concurrency}")
+        if self.expected_seconds <= 0:
+            raise SchedulingError(
+                f"endpoint {self.name!r}: expected_seconds must be positive, got {self.expected_seconds}"
+            )
+        if self.requests_per_minute is not None and self.requests_per_minute <= 0:
+            raise SchedulingError(
+                f"endpoint {self.name!r}: requests_per_minute must be positive, got {self.requests_per_minute}"
+            )
+        if self.failure_threshold < 1:
+            raise SchedulingError(
+                f"endpoint {self.name!r}: failure_threshold must be at least 1, got {self.failure_threshold}"
+            )
+
+
+class TokenBucket:
+    """A requests-per-minute limit as a generic cell rate algorithm (GCRA) with a burst.
+
+    A request may go at time t when t >= tat - (burst - 1) * interval, where tat is
+    the theoretical arrival time of the next request and interval = 60 / rate.
+    Booking a request moves tat one interval on. `factor` scales the rate down after
+    a rate-limit answer.
+    """
+
+    def __init__(self, requests_per_minute: float | None, burst: int) -> None:
+        self.requests_per_minute = requests_per_minute
+        self.burst = max(1, burst)
+        self.factor = 1.0
+        self.tat = -math.inf
+        self.recent: deque[float] = deque()  # booking times of the last minute, for a limit learned from a 429
+
+    @property
+    def interval(self) -> float:
+        if self.requests_per_minute is None:
+            return 0.0
+        return 60.0 / (self.requests_per_minute * self.factor)
+
+    def next_free(self, now: float, count: int = 1) -> float:
+        """Return the earliest time from `now` at which `count` more requests are admitted together."""
+        if self.requests_per_minute is None:
+            return now
+        return max(now, self.tat + (count - self.burst) * self.interval)
+
+    def book(self, now: float, count: int = 1) -> float:
+        """Book `count` requests at the earliest time that admits them all, and return that time."""
+        first = self.next_free(now, count)
+        at = first
+        for _ in range(count):
+            at = self.next_free(at)
+            self.tat = max(self.tat, at) + self.interval
+            self.recent.append(at)
+        while self.recent and self.recent[0] < now - 60.0:
+            self.recent.popleft()
+        return first
+
+    def refund(self, count: int = 1) -> None:
+        """Give back booked requests that were never sent, such as answers read from the cache."""
+        if self.requests_per_minute is not None:
+            self.tat -= count * self.interval
+
+    def slow_down(self, now: float) -> None:
+        """Halve the rate. An unlimited bucket first takes as its limit the requests of the last
+        minute, or its burst when that is more."""
+        if self.requests_per_minute is None:
+            while self.recent and self.recent[0] < now - 60.0:
+                self.recent.popleft()
+            self.requests_per_minute = float(max(self.burst, len(self.recent)))
+            self.tat = now
+        old_interval = self.interval
+        self.factor = max(MIN_RATE_FACTOR, self.factor / 2)
+        # Bookings already made keep their places; only later ones are spaced wider.
+        self.tat = max(self.tat, now) + (self.interval - old_interval)
+
+    def recover(self) -> None:
+        self.factor = min(1.0, self.factor + RATE_RECOVERY_STEP)
+
+
+class CircuitBreaker:
+    """Closed, open after repeated faults, then half-open for one probe after a cool-down."""
+
+    def __init__(self, failure_threshold: int, cooldown_seconds: float) -> None:
+        self.failure_threshold = failure_threshold
+        self.base_cooldown = cooldown_seconds
+        self.cooldown = cooldown_seconds
+        self.state = CLOSED
+        self.failures = 0
+        self.opened_at = 0.0
+        self.trips = 0
+
+    def capacity(self, now: float, concurrency: int) -> int:
+        """Return how many jobs the endpoint may run at `now`: all, one probe, or none."""
+        if self.state == OPEN and now + TIME_EPSILON >= self.opened_at + self.cooldown:
+            self.state = HALF_OPEN
+        if self.state == CLOSED:
+            return concurrency
+        return 1 if self.state == HALF_OPEN else 0
+
+    def reopens_at(self) -> float:
+        """Return when an open breaker lets a probe through."""
+        return self.opened_at + self.cooldown
+
+    def record_success(self) -> None:
+        self.state = CLOSED
+        self.failures = 0
+        self.cooldown = self.base_cooldown
+
+    def record_fault(self, now: float) -> bool:
+        """Count a fault and return whether the breaker opened because of it."""
+        self.failures += 1
+        if self.state == HALF_OPEN:
+            self.cooldown = min(self.cooldown * 2, MAX_COOLDOWN_SECONDS)
+        elif self.state == OPEN or self.failures < self.failure_threshold:
+            return False
+        self.state = OPEN
+        self.opened_at = now
+        self.trips += 1
+        return True
+
+
+@dataclass
+class EndpointState:
+    """The runtime state of one endpoint: its running jobs, estimate, bucket, pause and breaker."""
+
+    limits: EndpointLimits
+    requests_per_job: int
+    expected_seconds: float = 0.0
+    running: dict[str, float] = field(default_factory=dict)  # job id -> expected finish
+    paused_until: float = 0.0
+    bucket: TokenBucket = field(init=False)
+    breaker: CircuitBreaker = field(init=False)
+    finished: int = 0
+    rejected: int = 0
+    faults: int = 0
+    rate_limited: int = 0
+
+    def __post_init__(self) -> None:
+        limits = self.limits
+        self.expected_seconds = limits.expected_seconds
+        burst = limits.burst if limits.burst is not None else limits.concurrency * self.requests_per_job
+        self.bucket = TokenBucket(limits.requests_per_minute, burst)
+        self.breaker = CircuitBreaker(limits.failure_threshold, limits.cooldown_seconds)
+
+    @property
+    def name(self) -> str:
+        return self.limits.name
+
+    def earliest_start(self, now: float) -> float:
+        """Return the earliest time a new job could start here, ignoring slots."""
+        start = max(now, self.paused_until, self.bucket.next_free(now, self.requests_per_job))
+        if self.breaker.state == OPEN:
+            start = max(start, self.breaker.reopens_at())
+        return start
+
+    def slot_times(self, now: float) -> list[float]:
+        """Return when each of the endpoint's slots is expected to free, earliest first."""
+        capacity = self.breaker.capacity(now, self.limits.concurrency)
+        if self.breaker.state == OPEN:
+            capacity = 1  # the probe slot after the cool-down, which earliest_start accounts for
+        finishes = sorted(max(now, finish) for finish in self.running.values())
+        if len(finishes) >= capacity:
+            return finishes[len(finishes) - capacity :]
+        return [now] * (capacity - len(finishes)) + finishes
+
+    def can_start_now(self, now: float) -> bool:
+        capacity = self.breaker.capacity(now, self.limits.concurrency)
+        return len(self.running) < capacity and self.earliest_start(now) <= now + TIME_EPSILON
+
+    def observe_duration(self, seconds: float) -> None:
+        self.expected_seconds += DURATION_SMOOTHING * (seconds - self.expected_seconds)
+
+
+@dataclass
+class JobState:
+    """Where one job stands: its tier, how often it faulted, and its history of endpoints."""
+
+    job: Job
+    tier: int = 0
+    status: str = ""  # "" while pending or running, else DONE or FAILED
+    running_on: str | None = None
+    started_at: float = 0.0
+    faults: int = 0
+    avoid: str | None = None  # the endpoint of the last fault
+    endpoints: list[str] = field(default_factory=list)  # every endpoint that ran it, in order
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A job to start now on an endpoint."""
+
+    job_id: str
+    endpoint: str
+    tier: int
+
+
+class ListScheduler:
+    """Assign ready jobs to endpoints by the critical-path-first rule in the module docstring.
+
+    `tiers` lists endpoint names per escalation tier, and defaults to one tier of all
+    endpoints. A job that faults `fault_limit` times fails.
+    """
+
+    def __init__(
+        self,
+        graph: JobGraph,
+        endpoints: Sequence[EndpointLimits],
+        tiers: Sequence[Sequence[str]] | None = None,
+        requests_per_job: int = DEFAULT_REQUESTS_PER_JOB,
+        fault_limit: int = DEFAULT_FAULT_LIMIT,
+    ) -> None:
+        if not endpoints:
+            raise SchedulingError("no endpoints to schedule on")
+        self.graph = graph
+        self.endpoints: dict[str, EndpointState] = {}
+        for limits in endpoints:
+            if limits.name in self.endpoints:
+                raise SchedulingError(f"duplicate endpoint name {limits.name!r}")
+            self.endpoints[limits.name] = EndpointState(limits, requests_per_job)
+        self.tiers = [list(tier) for tier in (tiers or [list(self.endpoints)])]
+        for tier in self.tiers:
+            unknown = [name for name in tier if name not in self.endpoints]
+            if not tier or unknown:
+                raise SchedulingError(f"escalation tier {tier} names unknown endpoints {unknown}")
+        self.requests_per_job = requests_per_job
+        self.fault_limit = fault_limit
+        self.jobs = {job_id: JobState(job) for job_id, job in graph.jobs.items()}
+
+    # --- queries ------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return all(state.status for state in self.jobs.values())
+
+    def running_count(self) -> int:
+        return sum(len(endpoint.running) for endpoint in self.endpoints.values())
+
+    def ready_jobs(self) -> list[str]:
+        """Return the pending jobs whose needs have all settled."""
+        return [
+            job_id
+            for job_id, state in self.jobs.items()
+            if not state.status
+            and state.running_on is None
+            and all(self.jobs[need].status for need in self.graph.needs[job_id])
+        ]
+
+    def eligible(self, state: JobState, now: float) -> list[str]:
+        """Return the endpoints a job may use: its tier, plus the next tier while its own is broken."""
+        names = list(self.tiers[state.tier])
+        for tier in self.tiers[state.tier + 1 :]:
+            if any(self.endpoints[name].breaker.capacity(now, 1) > 0 for name in names):
+                break
+            names.extend(tier)
+        if state.avoid in names and len(names) > 1:
+            names.remove(state.avoid)
+        return names
+
+    def ranks(self, now: float) -> dict[str, float]:
+        durations = {}
+        for job_id, state in self.jobs.items():
+            tier = self.tiers[min(state.tier, len(self.tiers) - 1)]
+            durations[job_id] = sum(self.endpoints[name].expected_seconds for name in tier) / len(tier)
+        return self.graph.upward_ranks(durations)
+
+    def next_event(self, now: float) -> float | None:
+        """Return when a waiting job could next start without any running job finishing, or None."""
+        if not self.ready_jobs():
+            return None
+        times = [endpoint.earliest_start(now) for endpoint in self.endpoints.values()]
+        later = [time for time in times if time > now + TIME_EPSILON]
+        return min(later) if later else None
+
+    # --- events -------------------------------------------------------------
+
+    def dispatch(self, now: float) -> list[Assignment]:
+        """Start the ready jobs that the rule places on an endpoint now, and return them."""
+        ready = self.ready_jobs()
+        if not ready:
+            return []
+        rank = self.ranks(now)
+        ready.sort(key=lambda job_id: (-rank[job_id], self.jobs[job_id].job.order, job_id))
+        slots = {name: endpoint.slot_times(now) for name, endpoint in self.endpoints.items()}
+        started: list[Assignment] = []
+        for job_id in ready:
+            state = self.jobs[job_id]
+            best = self._earliest_finish(state, slots, now)
+            if best is None:
+                continue
+            name, start = best
+            endpoint = self.endpoints[name]
+            heapq.heappop(slots[name])
+            heapq.heappush(slots[name], start + endpoint.expected_seconds)
+            if start <= now + TIME_EPSILON and endpoint.can_start_now(now):
+                started.append(self._start(state, endpoint, now))
+        return started
+
+    def _earliest_finish(
+        self, state: JobState, slots: dict[str, list[float]], now: float
+    ) -> tuple[str, float] | None:
+        best: tuple[float, float, str] | None = None
+        for name in self.eligible(state, now):
+            endpoint = self.endpoints[name]
+            if not slots[name]:
+                continue
+            start = max(slots[name][0], endpoint.earliest_start(now))
+            candidate = (start + endpoint.expected_seconds, start, name)
+            if best is None or candidate < best:
+                best = candidate
+        return (best[2], best[1]) if best else None
+
+    def _start(self, state: JobState, endpoint: EndpointState, now: float) -> Assignment:
+        endpoint.running[state.job.id] = now + endpoint.expected_seconds
+        endpoint.bucket.book(now, self.requests_per_job)
+        state.running_on = endpoint.name
+        state.started_at = now
+        state.endpoints.append(endpoint.name)
+        tier = next((index for index, tier in enumerate(self.tiers) if endpoint.name in tier), state.tier)
+        state.tier = max(state.tier, tier)
+        return Assignment(state.job.id, endpoint.name, state.tier)
+
+    def complete(self, job_id: str, outcome: str, now: float, reason: str = "") -> None:
+        """Record how a running job ended, update its endpoint, and settle or requeue it."""
+        state = self.jobs[job_id]
+        if state.running_on is None:
+            raise SchedulingError(f"job {job_id!r} is not running")
+        endpoint = self.endpoints[state.running_on]
+        endpoint.running.pop(job_id, None)
+        state.running_on = None
+        state.reason = reason
+
+        if outcome in (ACCEPTED, REJECTED, ERROR):
+            endpoint.breaker.record_success()
+            endpoint.bucket.recover()
+            endpoint.observe_duration(now - state.started_at)
+            state.avoid = None
+        if outcome == ACCEPTED:
+            endpoint.finished += 1
+            state.status = DONE
+        elif outcome == REJECTED:
+            endpoint.rejected += 1
+            if state.tier + 1 < len(self.tiers):
+                state.tier += 1
+            else:
+                state.status = FAILED
+        elif outcome == ERROR:
+            state.status = FAILED
+        elif outcome in (FAULT, RATE_LIMITED):
+            self._requeue_after_fault(state, endpoint, outcome, now)
+        else:
+            raise SchedulingError(f"unknown outcome {outcome!r}")
+
+    def _requeue_after_fault(self, state: JobState, endpoint: EndpointState, outcome: str, now: float) -> None:
+        if outcome == FAULT:
+            endpoint.faults += 1
+            endpoint.breaker.record_fault(now)
+        state.faults += 1
+        state.avoid = endpoint.name
+        if state.faults >= self.fault_limit:
+            state.status = FAILED
+
+    def record_rate_limit(self, name: str, now: float, seconds: float | None) -> None:
+        """Pause an endpoint after a rate-limit answer for `seconds` (Retry-After) and halve its request rate."""
+        endpoint = self.endpoints[name]
+        endpoint.rate_limited += 1
+        wait = DEFAULT_RATE_LIMIT_PAUSE_SECONDS if seconds is None else max(0.0, seconds)
+        endpoint.paused_until = max(endpoint.paused_until, now + wait)
+        endpoint.bucket.slow_down(now)
+
+    def settle(self, job_id: str, status: str, reason: str = "") -> None:
+        """Mark a pending job as settled without running it, such as one accepted in an earlier run."""
+        state = self.jobs[job_id]
+        state.status = status
+        state.reason = reason
+
+
+# --- analysis ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MakespanBound:
+    """A lower bound on a batch's makespan, in seconds, and the two terms it is the maximum of.
+
+    `critical_path` is the longest chain of jobs, each at its fastest endpoint.
+    `throughput` is the least time in which the endpoints' concurrency and request
+    rates admit every job, ignoring the dependencies.
+    """
+
+    critical_path: float
+    throughput: float
+
+    @property
+    def seconds(self) -> float:
+        return max(self.critical_path, self.throughput)
+
+
+def makespan_lower_bound(
+    graph: JobGraph,
+    endpoints: Sequence[EndpointLimits],
+    requests_per_job: int = DEFAULT_REQUESTS_PER_JOB,
+    seconds: Mapping[str, float] | None = None,
+) -> MakespanBound:
+    """Bound the makespan of one pass over the graph (no escalation, no faults) from below.
+
+    `seconds` overrides each endpoint's expected seconds per job. Throughput: in time
+    T endpoint e finishes at most min(c_e * T / d_e, (b_e + r_e * T) / q) jobs, with c_e
+    its concurrency, d_e its seconds per job, b_e its burst, r_e its requests per
+    second and q the requests per job. The bound is the least T at which these sum to
+    the number of jobs, found by bisection.
+    """
+    if not graph.jobs:
+        return MakespanBound(0.0, 0.0)
+    durations = {limits.name: (seconds or {}).get(limits.name, limits.expected_seconds) for limits in endpoints}
+    fastest = min(durations.values())
+    critical_path = max(graph.upward_ranks({job_id: fastest for job_id in graph.jobs}).values())
+
+    def capacity(time: float) -> float:
+        total = 0.0
+        for limits in endpoints:
+            jobs = limits.concurrency * time / durations[limits.name]
+            if limits.requests_per_minute is not None:
+                burst = limits.burst if limits.burst is not None else limits.concurrency * requests_per_job
+                jobs = min(jobs, (burst + limits.requests_per_minute / 60.0 * time) / requests_per_job)
+            total += jobs
+        return total
+
+    low, high = 0.0, 1.0
+    while capacity(high) < len(graph.jobs):
+        high *= 2
+    for _ in range(60):
+        middle = (low + high) / 2
+        if capacity(middle) >= len(graph.jobs):
+            high = middle
+        else:
+            low = middle
+    return MakespanBound(critical_path=critical_path, throughput=high)
+
+
+def simulate(
+    graph: JobGraph,
+    endpoints: Sequence[EndpointLimits],
+    tiers: Sequence[Sequence[str]] | None = None,
+    requests_per_job: int = DEFAULT_REQUESTS_PER_JOB,
+) -> float:
+    """Return the makespan the list scheduler predicts when every job takes its expected seconds and is accepted."""
+    scheduler = ListScheduler(graph, endpoints, tiers, requests_per_job)
+    now = 0.0
+    finishing: list[tuple[float, str]] = []
+    while not scheduler.finished:
+        for assignment in scheduler.dispatch(now):
+            duration = scheduler.endpoints[assignment.endpoint].expected_seconds
+            heapq.heappush(finishing, (now + duration, assignment.job_id))
+        wake = scheduler.next_event(now)
+        if finishing and (wake is None or finishing[0][0] <= wake):
+            now, job_id = heapq.heappop(finishing)
+            scheduler.complete(job_id, ACCEPTED, now)
+        elif wake is not None:
+            now = wake
+        else:
+            raise SchedulingError("the simulation stalled with jobs left and nothing running")
+    return now

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from commands.settings import resolve_settings
+from formalize.pricing import ModelPrice, parse_prices, price_of
+from kg.errors import LemmagraphError
+
+
+def write_config(home: Path, text: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "lemmagraph.toml").write_text(text, encoding="utf-8")
+
+
+def test_formalize_defaults(tmp_path: Path):
+    settings = resolve_settings({"home": tmp_path}, environ={})
+
+    assert settings.context_window == 32768
+    assert settings.repair_rounds == 2
+    assert settings.llm_max_retries == 3
+    assert settings.prices == {}
+    assert settings.use_llm_cache is True
+    assert settings.semantic_review is True
+
+
+def test_context_window_precedence(tmp_path: Path):
+    write_config(tmp_path, "[llm]\ncontext_window = 8192\n")
+    environ = {"LEMMAGRAPH_CONTEXT_WINDOW": "4096"}
+
+    from_flag = resolve_settings({"home": tmp_path, "context_window": 2048}, environ=environ)
+    from_file = resolve_settings({"home": tmp_path}, environ=environ)
+    (tmp_path / "lemmagraph.toml").unlink()
+    from_environment = resolve_settings({"home": tmp_path}, environ=environ)
+
+    assert from_flag.context_window == 2048
+    assert from_file.context_window == 8192
+    assert from_environment.context_window == 4096
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LEMMAGRAPH_REPAIR_ROUNDS": "two"}, "invalid number of repair rounds 'two'"),
+        ({"LEMMAGRAPH_REPAIR_ROUNDS": "-1"}, "it must be at least 0"),
+        ({"LEMMAGRAPH_CONTEXT_WINDOW": "0"}, "--context-window"),
+    ],
+)
+def test_invalid_numbers_name_setting(tmp_path: Path, environ, expected):
+    with pytest.raises(LemmagraphError, match=expected):
+        resolve_settings({"home": tmp_path}, environ=environ)
+
+
+def test_prices_table_read(tmp_path: Path):
+    write_config(tmp_path, '[prices]\n"gpt-x" = { input = 0.15, output = 0.6 }\n[prices.local]\ninput = 0\noutput = 0\n')
+
+    prices = resolve_settings({"home": tmp_path}, environ={}).prices
+
+    assert prices == {"gpt-x": ModelPrice(0.15, 0.6), "local": ModelPrice(0.0, 0.0)}
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"m": 0.15},
+        {"m": {"input": 0.15}},
+        {"m": {"input": -1, "output": 1}},
+        {"m": {"input": True, "output": 1}},
+    ],
+)
+def test_invalid_prices_rejected(table):
+    with pytest.raises(LemmagraphError, match="'m'"):
+        parse_prices(table)
+
+
+def test_price_lookup_and_cost():
+    prices = {"served-name": ModelPrice(2.0, 8.0)}
+
+    price = price_of(prices, "requested-name", "served-name")
+
+    assert price == ModelPrice(2.0, 8.0)
+    assert price.cost(1_000_000, 500_000) == pytest.approx(6.0)
+    assert price_of(prices, "unknown") is None

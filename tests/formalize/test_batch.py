@@ -1,0 +1,391 @@
+"""Batch formalization against simulated models on 127.0.0.1, with the real Formalizer and embedded store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from formalize.batch import (
+    ACCEPTED_STATUS,
+    FAILED_STATUS,
+    SKIPPED_STATUS,
+    BatchRunner,
+    FormalizerAttempt,
+    build_job_graph,
+    formalizer_builder,
+    job_needs,
+    select_items,
+)
+from formalize.endpoints import Endpoint
+from formalize.lean_project import LeanProject, bundled_lean_template
+from formalize.llm_cache import ResponseCache
+from formalize.pricing import ModelPrice
+from kg.models import Entity
+from kg.store import GraphStore
+from retrieval.models import SIMILARITY, TERM, Dependency, DependencyContext
+from tests.formalize.fake_openai import FakeOpenAI
+from tests.formalize.scripted_model import FORMALIZE, REVIEW, SimulatedModel, item_label, request_kind, serve
+from tests.formalize.scripted_model import synthetic_chapter
+
+LadybugStore = pytest.importorskip("kg.ladybug_store", reason="the embedded store needs ladybug").LadybugStore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def no_lake(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hide any Lean toolchain so that every passing target is a draft on any machine.
+    monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: None)
+
+
+@pytest.fixture
+def chapter():
+    return synthetic_chapter("syn", definitions=2, lemmas=3, exercises=2, seed=1)
+
+
+@pytest.fixture
+def store(tmp_path: Path, chapter) -> Iterator[GraphStore]:
+    graph_store = LadybugStore(tmp_path / "graph.lbdb")
+    graph_store.write_book(chapter[0])
+    try:
+        yield graph_store
+    finally:
+        graph_store.close()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[FakeOpenAI]]:
+    started: list[FakeOpenAI] = []
+    yield started
+    for server in started:
+        server.close()
+
+
+def start(servers: list[FakeOpenAI], model: SimulatedModel) -> FakeOpenAI:
+    server = serve(model)
+    servers.append(server)
+    return server
+
+
+def endpoint(name: str, server: FakeOpenAI, **options) -> Endpoint:
+    settings = {"concurrency": 2, "expected_seconds": 0.05, "timeout_seconds": 5.0, "cooldown_seconds": 60.0}
+    settings.update(options)
+    return Endpoint(name=name, base_url=server.base_url, model=f"{name}-model", **settings)
+
+
+def runner(store: GraphStore, tmp_path: Path, endpoints: list[Endpoint], cache: bool = False, **options):
+    lean = LeanProject(tmp_path / "lean", bundled_lean_template())
+    build = formalizer_builder(lean, prices={}, repair_rounds=0)
+    attempt = FormalizerAttempt(store, build, ResponseCache(tmp_path / "cache") if cache else None)
+    return BatchRunner(store, endpoints, attempt, **options)
+
+
+def requests_about(server: FakeOpenAI, kind: str) -> list[str]:
+    return [item_label(request) for request in server.requests if request_kind(request) == kind]
+
+
+# --- selection and jobs -------------------------------------------------------------
+
+
+def entity(number: str, kind: str, order: int, section: str | None = None) -> Entity:
+    return Entity(f"b:{kind}:{number}", "b", kind, number, None, "text", 1, order, section=section)
+
+
+def test_select_items_by_chapter_section_kind():
+    items = [
+        entity("1.1", "definition", 0, "1.1 Sets"),
+        entity("1.2", "remark", 1, "1.1 Sets"),
+        entity("1.3", "lemma", 2, "1.2 Maps"),
+        entity("2.1", "theorem", 3, "2.1 Groups"),
+    ]
+
+    chapter = select_items(items, chapter="1")
+    section = select_items(items, section="1.2")
+    everything = select_items(items)
+
+    assert [item.number for item in chapter] == ["1.1", "1.3"]
+    assert [item.number for item in section] == ["1.3"]
+    assert [item.number for item in everything] == ["1.1", "1.3", "2.1"]
+
+
+def test_job_needs_definitions_and_citations():
+    definition = entity("1.1", "definition", 0)
+    similar = entity("1.2", "lemma", 1)
+    termed = entity("1.3", "lemma", 2)
+    later = entity("1.5", "definition", 4)
+    target = entity("1.4", "theorem", 3)
+    context = DependencyContext(
+        target,
+        [
+            Dependency(definition, 0.3, signals={SIMILARITY: 0.3}),
+            Dependency(similar, 0.3, signals={SIMILARITY: 0.3}),
+            Dependency(termed, 0.5, signals={TERM: 0.5}),
+            Dependency(later, 0.9, signals={TERM: 0.9}),
+        ],
+    )
+    batch = {item.id for item in (definition, similar, termed, later, target)}
+
+    needs = job_needs(context, batch)
+
+    assert needs == (definition.id, termed.id), "similarity alone and later items do not make a job wait"
+
+
+def test_job_graph_of_synthetic_chapter(chapter):
+    graph = build_job_graph(chapter[1])
+
+    assert graph.needs["syn:definition:1.1"] == ()
+    assert graph.needs["syn:lemma:1.3"], "each lemma cites definitions"
+    assert graph.topological_order.index("syn:definition:1.1") < graph.topological_order.index("syn:lemma:1.3")
+
+
+# --- running batches ----------------------------------------------------------------
+
+
+def test_batch_formalizes_in_dependency_order(store, tmp_path, chapter, servers):
+    server = start(servers, SimulatedModel("only-model"))
+    batch = runner(store, tmp_path, [endpoint("only", server)])
+
+    report = batch.run(chapter[1])
+
+    assert [result.status for result in report.results] == [ACCEPTED_STATUS] * 7
+    formalized = requests_about(server, FORMALIZE)
+    graph = build_job_graph(chapter[1])
+    for item_id, needs in graph.needs.items():
+        label = chapter[1][item_id].target.label
+        for need in needs:
+            assert formalized.index(chapter[1][need].target.label) < formalized.index(label)
+    assert report.finished
+    assert report.predicted_seconds > 0
+    assert report.bound.seconds <= report.predicted_seconds + 1e-9
+
+
+def test_later_prompt_shows_earlier_lean_code(store, tmp_path, chapter, servers):
+    server = start(servers, SimulatedModel("only-model"))
+
+    runner(store, tmp_path, [endpoint("only", server)]).run(chapter[1])
+
+    lemma_prompt = next(
+        request.body["messages"][1]["content"]
+        for request in server.requests
+        if request_kind(request) == FORMALIZE and item_label(request) == "Lemma 1.3"
+    )
+    assert "Already formalized in Lean" in lemma_prompt
+    assert "namespace Sim.Definition_1_" in lemma_prompt
+
+
+def test_escalation_retries_unfaithful_on_large(store, tmp_path, chapter, servers):
+    small = start(servers, SimulatedModel("small-model", unfaithful={"Lemma 1.4"}))
+    large = start(servers, SimulatedModel("large-model"))
+    endpoints = [
+        endpoint("small", small, price=ModelPrice(0.1, 0.4)),
+        endpoint("large", large, price=ModelPrice(2.0, 8.0)),
+    ]
+
+    report = runner(store, tmp_path, endpoints, tiers=[["small"], ["large"]]).run(chapter[1])
+
+    by_label = {result.entity.label: result for result in report.results}
+    assert requests_about(large, FORMALIZE) == ["Lemma 1.4"]
+    assert by_label["Lemma 1.4"].status == ACCEPTED_STATUS
+    assert by_label["Lemma 1.4"].model == "large-model"
+    assert by_label["Lemma 1.4"].endpoint == "large"
+    assert [attempt.outcome for attempt in by_label["Lemma 1.4"].attempts] == ["rejected", "accepted"]
+    assert by_label["Definition 1.1"].model == "small-model"
+    usage = {usage.name: usage for usage in report.endpoints}
+    # Two requests (formalize and review) of 1000 + 200 tokens each per attempt.
+    assert usage["small"].prompt_tokens == 7 * 2 * 1000
+    assert usage["large"].prompt_tokens == 1 * 2 * 1000
+    assert report.all_large_cost_usd == pytest.approx(7 * 2 * (1000 * 2.0 + 200 * 8.0) / 1e6)
+    assert report.cost_usd < report.all_large_cost_usd
+
+
+def test_last_tier_rejection_fails_target(store, tmp_path, chapter, servers):
+    small = start(servers, SimulatedModel("small-model", unfaithful={"Exercise 1.6"}))
+    large = start(servers, SimulatedModel("large-model", unfaithful={"Exercise 1.6"}))
+    endpoints = [endpoint("small", small), endpoint("large", large)]
+
+    report = runner(store, tmp_path, endpoints, tiers=[["small"], ["large"]]).run(chapter[1])
+
+    by_label = {result.entity.label: result for result in report.results}
+    assert by_label["Exercise 1.6"].status == FAILED_STATUS
+    assert "semantic review" in by_label["Exercise 1.6"].reason
+    assert report.count(ACCEPTED_STATUS) == 6
+
+
+def test_rerun_skips_accepted_targets(store, tmp_path, chapter, servers):
+    first_server = start(servers, SimulatedModel("m", unfaithful={"Exercise 1.7"}))
+    runner(store, tmp_path, [endpoint("only", first_server)]).run(chapter[1])
+    second_server = start(servers, SimulatedModel("m"))
+
+    report = runner(store, tmp_path, [endpoint("only", second_server)]).run(chapter[1])
+
+    assert requests_about(second_server, FORMALIZE) == ["Exercise 1.7"]
+    assert report.count(SKIPPED_STATUS) == 6
+    assert report.count(ACCEPTED_STATUS) == 1
+
+
+def test_cache_makes_rerun_free(store, tmp_path, chapter, servers):
+    server = start(servers, SimulatedModel("m"))
+    runner(store, tmp_path, [endpoint("only", server)], cache=True).run(chapter[1])
+    sent = len(server.requests)
+
+    report = runner(store, tmp_path, [endpoint("only", server)], cache=True, redo=True).run(chapter[1])
+
+    assert len(server.requests) == sent, "every answer of the rerun came from the cache"
+    assert report.count(ACCEPTED_STATUS) == 7
+    assert report.cost_usd == 0.0
+
+
+# --- faults -------------------------------------------------------------------------
+
+
+def test_failing_endpoint_opens_breaker(store, tmp_path, chapter, servers):
+    broken = start(servers, SimulatedModel("broken-model", failure_rate=1.0))
+    healthy = start(servers, SimulatedModel("healthy-model"))
+    endpoints = [
+        endpoint("broken", broken, expected_seconds=0.01, failure_threshold=2),
+        endpoint("healthy", healthy, expected_seconds=0.05),
+    ]
+
+    report = runner(store, tmp_path, endpoints).run(chapter[1])
+
+    usage = {usage.name: usage for usage in report.endpoints}
+    assert report.count(ACCEPTED_STATUS) == 7
+    assert {result.endpoint for result in report.results} == {"healthy"}
+    assert usage["broken"].breaker == "open"
+    assert usage["broken"].faults == 2, "the breaker stops traffic after the threshold"
+    assert len(broken.requests) == 2
+
+
+def test_timeout_moves_job(store, tmp_path, chapter, servers):
+    slow = start(servers, SimulatedModel("slow-model", latency_seconds=3.0))
+    fast = start(servers, SimulatedModel("fast-model"))
+    endpoints = [
+        endpoint("slow", slow, expected_seconds=0.01, timeout_seconds=0.3, failure_threshold=1),
+        endpoint("fast", fast, expected_seconds=0.05),
+    ]
+
+    report = runner(store, tmp_path, endpoints).run(chapter[1])
+
+    usage = {usage.name: usage for usage in report.endpoints}
+    assert report.count(ACCEPTED_STATUS) == 7
+    assert usage["slow"].faults >= 1
+    assert usage["slow"].breaker == "open"
+    assert "timed out" in next(
+        attempt.error for result in report.results for attempt in result.attempts if attempt.endpoint == "slow"
+    )
+
+
+def test_rate_limit_slows_only_that_endpoint(store, tmp_path, chapter, servers):
+    limited = start(servers, SimulatedModel("limited-model", rate_limited_requests=1, retry_after="0.05"))
+    other = start(servers, SimulatedModel("other-model"))
+    endpoints = [
+        endpoint("limited", limited, concurrency=1, requests_per_minute=6000),
+        endpoint("other", other, concurrency=1, requests_per_minute=6000),
+    ]
+    batch = runner(store, tmp_path, endpoints)
+
+    report = batch.run(chapter[1])
+
+    usage = {usage.name: usage for usage in report.endpoints}
+    assert report.count(ACCEPTED_STATUS) == 7
+    assert usage["limited"].rate_limited == 1
+    assert usage["other"].rate_limited == 0
+    assert usage["limited"].faults == 0, "a 429 is not a fault"
+    assert limited.requests[0].body == limited.requests[1].body, "the limited request was sent again"
+    first_item = item_label(limited.requests[0])
+    result = next(result for result in report.results if result.entity.label == first_item)
+    assert [attempt.endpoint for attempt in result.attempts] == ["limited"], "the job stayed on its endpoint"
+
+
+# --- killing and resuming -------------------------------------------------------------
+
+_BATCH_SCRIPT = textwrap.dedent(
+    """
+    import shutil, sys
+    from pathlib import Path
+    shutil.which = lambda name, *args, **kwargs: None
+    from formalize.batch import BatchRunner, FormalizerAttempt, formalizer_builder
+    from formalize.endpoints import Endpoint
+    from formalize.lean_project import LeanProject, bundled_lean_template
+    from kg.ladybug_store import LadybugStore
+    from tests.formalize.scripted_model import synthetic_chapter
+
+    home, base_url = Path(sys.argv[1]), sys.argv[2]
+    _, contexts = synthetic_chapter("syn", definitions=2, lemmas=3, exercises=2, seed=1)
+    store = LadybugStore(home / "graph.lbdb")
+    lean = LeanProject(home / "lean", bundled_lean_template())
+    attempt = FormalizerAttempt(store, formalizer_builder(lean, {}, 0))
+    only = Endpoint("only", base_url, "m", concurrency=2, expected_seconds=0.05, timeout_seconds=120)
+    BatchRunner(store, [only], attempt).run(contexts)
+    """
+)
+
+
+def test_killed_batch_resumes(tmp_path, chapter, servers):
+    home = tmp_path / "home"
+    home.mkdir()
+    with LadybugStore(home / "graph.lbdb") as setup:
+        setup.write_book(chapter[0])
+    last = "Exercise 1.7"
+    graph = build_job_graph(chapter[1])
+    last_id = next(item_id for item_id, context in chapter[1].items() if context.target.label == last)
+    assert not graph.needed_by[last_id], "the test needs a job that nothing waits for"
+    # The last exercise's answer never comes, so the batch is killed with it running and
+    # every other target stored.
+    fast = SimulatedModel("m")
+    hanging = SimulatedModel("m", latency_seconds=60.0)
+
+    def responder(request):
+        return (hanging if item_label(request) == last else fast)(request)
+
+    server = FakeOpenAI().start()
+    servers.append(server)
+    for _ in range(200):
+        server.push_responder(responder)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _BATCH_SCRIPT, str(home), server.base_url],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(600):
+            if requests_about(server, FORMALIZE).count(last) or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, process.stderr.read().decode()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    finished_before_kill = set(requests_about(server, REVIEW))
+    assert len(finished_before_kill) == 6, "every job but the hanging one was reviewed before the kill"
+
+    resume_server = start(servers, SimulatedModel("m"))
+    with LadybugStore(home / "graph.lbdb") as store:
+        batch = BatchRunner(
+            store,
+            [endpoint("only", resume_server)],
+            FormalizerAttempt(
+                store, formalizer_builder(LeanProject(home / "lean", bundled_lean_template()), {}, 0)
+            ),
+        )
+        report = batch.run(chapter[1])
+
+    resumed = set(requests_about(resume_server, FORMALIZE))
+    skipped = {result.entity.label for result in report.results if result.status == SKIPPED_STATUS}
+    assert last in resumed
+    assert not resumed & finished_before_kill, "no finished target was formalized again"
+    assert skipped == finished_before_kill - {last}
+    assert report.count(ACCEPTED_STATUS) + report.count(SKIPPED_STATUS) == 7

@@ -1,0 +1,360 @@
+"""The pure scheduler: job DAG, ranks, list scheduling, limits, breakers and escalation, with explicit times."""
+
+from __future__ import annotations
+
+import pytest
+
+from formalize.scheduler import (
+    ACCEPTED,
+    CLOSED,
+    DONE,
+    FAILED,
+    FAULT,
+    HALF_OPEN,
+    OPEN,
+    REJECTED,
+    CircuitBreaker,
+    EndpointLimits,
+    Job,
+    JobGraph,
+    ListScheduler,
+    SchedulingError,
+    TokenBucket,
+    makespan_lower_bound,
+    simulate,
+)
+
+
+def chain_and_fan() -> JobGraph:
+    """d1 -> l1 -> l2 -> e1 is the long chain; x1..x3 are independent."""
+    return JobGraph(
+        [
+            Job("d1", order=0),
+            Job("x1", order=1),
+            Job("x2", order=2),
+            Job("x3", order=3),
+            Job("l1", ("d1",), order=4),
+            Job("l2", ("l1",), order=5),
+            Job("e1", ("l2",), order=6),
+        ]
+    )
+
+
+def test_graph_rejects_cycle():
+    with pytest.raises(SchedulingError, match="cycle"):
+        JobGraph([Job("a", ("b",)), Job("b", ("a",))])
+
+
+def test_graph_rejects_duplicate_id():
+    with pytest.raises(SchedulingError, match="duplicate"):
+        JobGraph([Job("a"), Job("a")])
+
+
+def test_graph_ignores_needs_outside_batch():
+    graph = JobGraph([Job("a", ("elsewhere", "a")), Job("b", ("a",))])
+
+    assert graph.needs["a"] == ()
+    assert graph.needs["b"] == ("a",)
+    assert graph.topological_order == ["a", "b"]
+
+
+def test_upward_rank_is_longest_path_to_sink():
+    graph = chain_and_fan()
+
+    ranks = graph.upward_ranks({job_id: 2.0 for job_id in graph.jobs})
+
+    assert ranks["d1"] == 8.0
+    assert ranks["l2"] == 4.0
+    assert ranks["x1"] == 2.0
+
+
+def test_dispatch_starts_critical_path_first():
+    scheduler = ListScheduler(chain_and_fan(), [EndpointLimits("only", concurrency=1, expected_seconds=1.0)])
+
+    started = scheduler.dispatch(0.0)
+
+    assert [assignment.job_id for assignment in started] == ["d1"]
+
+
+def test_dispatch_waits_for_faster_endpoint():
+    graph = JobGraph([Job("a", order=0), Job("b", order=1)])
+    fast = EndpointLimits("fast", concurrency=1, expected_seconds=1.0)
+    slow = EndpointLimits("slow", concurrency=1, expected_seconds=10.0)
+    scheduler = ListScheduler(graph, [fast, slow])
+
+    started = scheduler.dispatch(0.0)
+
+    assert [(a.job_id, a.endpoint) for a in started] == [("a", "fast")]
+    assert scheduler.jobs["b"].running_on is None, "b finishes sooner after a on fast than on slow"
+
+
+def test_dispatch_uses_slow_endpoint_when_it_finishes_sooner():
+    graph = JobGraph([Job(f"j{index}", order=index) for index in range(4)])
+    fast = EndpointLimits("fast", concurrency=1, expected_seconds=1.0)
+    slow = EndpointLimits("slow", concurrency=1, expected_seconds=2.5)
+    scheduler = ListScheduler(graph, [fast, slow])
+
+    started = scheduler.dispatch(0.0)
+
+    assert sorted(a.endpoint for a in started) == ["fast", "slow"]
+
+
+def test_dispatch_respects_concurrency():
+    graph = JobGraph([Job(f"j{index}", order=index) for index in range(5)])
+    scheduler = ListScheduler(graph, [EndpointLimits("only", concurrency=3, expected_seconds=1.0)])
+
+    started = scheduler.dispatch(0.0)
+
+    assert len(started) == 3
+    assert scheduler.dispatch(0.0) == []
+
+
+def test_job_waits_for_needs():
+    scheduler = ListScheduler(chain_and_fan(), [EndpointLimits("wide", concurrency=10, expected_seconds=1.0)])
+
+    first = {a.job_id for a in scheduler.dispatch(0.0)}
+    scheduler.complete("d1", ACCEPTED, 1.0)
+    second = {a.job_id for a in scheduler.dispatch(1.0)}
+
+    assert first == {"d1", "x1", "x2", "x3"}
+    assert second == {"l1"}
+
+
+def test_simulation_matches_hand_schedule():
+    # One slot of 1 s: seven jobs take 7 s. Two slots: the chain of four bounds it.
+    one = simulate(chain_and_fan(), [EndpointLimits("one", concurrency=1, expected_seconds=1.0)])
+    two = simulate(chain_and_fan(), [EndpointLimits("two", concurrency=2, expected_seconds=1.0)])
+
+    assert one == pytest.approx(7.0)
+    assert two == pytest.approx(4.0)
+
+
+def test_simulation_not_below_bound():
+    graph = JobGraph(
+        [Job(f"d{index}", order=index) for index in range(5)]
+        + [Job(f"l{index}", (f"d{index % 5}",), order=10 + index) for index in range(15)]
+    )
+    endpoints = [
+        EndpointLimits("fast", concurrency=2, expected_seconds=1.0),
+        EndpointLimits("slow", concurrency=4, expected_seconds=3.0),
+    ]
+
+    predicted = simulate(graph, endpoints)
+    bound = makespan_lower_bound(graph, endpoints)
+
+    assert predicted >= bound.seconds - 1e-6
+    assert predicted <= 1.5 * bound.seconds
+
+
+def test_bound_throughput_term_from_concurrency():
+    graph = JobGraph([Job(f"j{index}", order=index) for index in range(12)])
+    endpoints = [
+        EndpointLimits("a", concurrency=2, expected_seconds=1.0),
+        EndpointLimits("b", concurrency=1, expected_seconds=1.0),
+    ]
+
+    bound = makespan_lower_bound(graph, endpoints)
+
+    assert bound.critical_path == pytest.approx(1.0)
+    assert bound.throughput == pytest.approx(4.0, rel=1e-6)
+
+
+def test_bound_throughput_term_from_rate_limit():
+    graph = JobGraph([Job(f"j{index}", order=index) for index in range(10)])
+    # 60 requests a minute, 2 per job, burst 2: one job at once, then a job every 2 s.
+    endpoints = [EndpointLimits("a", concurrency=10, expected_seconds=0.1, requests_per_minute=60, burst=2)]
+
+    bound = makespan_lower_bound(graph, endpoints, requests_per_job=2)
+
+    assert bound.throughput == pytest.approx(18.0, rel=1e-6)
+
+
+def test_rate_limit_delays_dispatch():
+    graph = JobGraph([Job(f"j{index}", order=index) for index in range(3)])
+    limits = EndpointLimits("a", concurrency=3, expected_seconds=1.0, requests_per_minute=60, burst=2)
+    scheduler = ListScheduler(graph, [limits], requests_per_job=2)
+
+    started = scheduler.dispatch(0.0)
+
+    assert len(started) == 1
+    assert scheduler.next_event(0.0) == pytest.approx(2.0)
+
+
+def test_bucket_spaces_requests():
+    bucket = TokenBucket(requests_per_minute=60, burst=1)
+
+    times = [bucket.book(0.0) for _ in range(3)]
+
+    assert times == [0.0, 1.0, 2.0]
+
+
+def test_bucket_refund_returns_slot():
+    bucket = TokenBucket(requests_per_minute=60, burst=1)
+    bucket.book(0.0)
+    bucket.refund()
+
+    assert bucket.next_free(0.0) == 0.0
+
+
+def test_bucket_slow_down_halves_rate():
+    bucket = TokenBucket(requests_per_minute=60, burst=1)
+    bucket.slow_down(0.0)
+
+    first = bucket.book(0.0)
+    second = bucket.book(0.0)
+
+    assert second - first == pytest.approx(2.0)
+
+
+def test_unlimited_bucket_learns_limit_from_429():
+    bucket = TokenBucket(requests_per_minute=None, burst=1)
+    for _ in range(10):
+        bucket.book(0.0)
+
+    bucket.slow_down(1.0)
+
+    assert bucket.requests_per_minute == 10
+    assert bucket.interval == pytest.approx(12.0), "the learned 10 per minute, halved"
+
+
+def test_breaker_opens_after_threshold():
+    breaker = CircuitBreaker(failure_threshold=2, cooldown_seconds=10.0)
+
+    first = breaker.record_fault(0.0)
+    second = breaker.record_fault(1.0)
+
+    assert (first, second) == (False, True)
+    assert breaker.state == OPEN
+    assert breaker.capacity(5.0, 4) == 0
+
+
+def test_breaker_half_open_allows_one_probe():
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_seconds=10.0)
+    breaker.record_fault(0.0)
+
+    assert breaker.capacity(10.0, 4) == 1
+    assert breaker.state == HALF_OPEN
+
+
+def test_breaker_probe_fault_doubles_cooldown():
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_seconds=10.0)
+    breaker.record_fault(0.0)
+    breaker.capacity(10.0, 4)
+
+    breaker.record_fault(10.0)
+
+    assert breaker.state == OPEN
+    assert breaker.reopens_at() == pytest.approx(30.0)
+
+
+def test_breaker_probe_success_closes():
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_seconds=10.0)
+    breaker.record_fault(0.0)
+    breaker.capacity(10.0, 4)
+
+    breaker.record_success()
+
+    assert breaker.state == CLOSED
+    assert breaker.capacity(10.0, 4) == 4
+
+
+def test_fault_moves_job_to_other_endpoint():
+    graph = JobGraph([Job("a")])
+    endpoints = [
+        EndpointLimits("first", concurrency=1, expected_seconds=1.0),
+        EndpointLimits("second", concurrency=1, expected_seconds=2.0),
+    ]
+    scheduler = ListScheduler(graph, endpoints)
+    [first] = scheduler.dispatch(0.0)
+
+    scheduler.complete("a", FAULT, 0.5)
+    [second] = scheduler.dispatch(0.5)
+
+    assert first.endpoint == "first"
+    assert second.endpoint == "second"
+    assert scheduler.endpoints["first"].faults == 1
+
+
+def test_open_breaker_sends_jobs_elsewhere():
+    graph = JobGraph([Job(f"j{index}", order=index) for index in range(3)])
+    endpoints = [
+        EndpointLimits("broken", concurrency=2, expected_seconds=1.0, failure_threshold=1, cooldown_seconds=100.0),
+        EndpointLimits("healthy", concurrency=2, expected_seconds=5.0),
+    ]
+    scheduler = ListScheduler(graph, endpoints)
+    scheduler.endpoints["broken"].breaker.record_fault(0.0)
+
+    started = scheduler.dispatch(1.0)
+
+    assert {a.endpoint for a in started} == {"healthy"}
+
+
+def test_fault_limit_fails_job():
+    scheduler = ListScheduler(JobGraph([Job("a")]), [EndpointLimits("only", expected_seconds=1.0)], fault_limit=2)
+
+    for now in (0.0, 1.0):
+        scheduler.dispatch(now)
+        scheduler.complete("a", FAULT, now + 0.1)
+
+    assert scheduler.jobs["a"].status == FAILED
+    assert scheduler.finished
+
+
+def test_rejection_escalates_then_fails():
+    endpoints = [EndpointLimits("small", expected_seconds=1.0), EndpointLimits("large", expected_seconds=3.0)]
+    scheduler = ListScheduler(JobGraph([Job("a")]), endpoints, tiers=[["small"], ["large"]])
+
+    first = scheduler.dispatch(0.0)
+    scheduler.complete("a", REJECTED, 1.0)
+    second = scheduler.dispatch(1.0)
+    scheduler.complete("a", REJECTED, 4.0)
+
+    assert [a.endpoint for a in first] == ["small"]
+    assert [a.endpoint for a in second] == ["large"]
+    assert scheduler.jobs["a"].status == FAILED
+
+
+def test_first_tier_only_until_rejected():
+    endpoints = [EndpointLimits("small", expected_seconds=10.0), EndpointLimits("large", expected_seconds=1.0)]
+    graph = JobGraph([Job("a", order=0), Job("b", order=1)])
+    scheduler = ListScheduler(graph, endpoints, tiers=[["small"], ["large"]])
+
+    started = scheduler.dispatch(0.0)
+    scheduler.complete("a", ACCEPTED, 10.0)
+
+    assert [(a.job_id, a.endpoint) for a in started] == [("a", "small")]
+    assert scheduler.jobs["a"].status == DONE
+
+
+def test_broken_tier_falls_through_to_next():
+    endpoints = [
+        EndpointLimits("small", expected_seconds=1.0, failure_threshold=1, cooldown_seconds=100.0),
+        EndpointLimits("large", expected_seconds=3.0),
+    ]
+    scheduler = ListScheduler(JobGraph([Job("a")]), endpoints, tiers=[["small"], ["large"]])
+    scheduler.dispatch(0.0)
+
+    scheduler.complete("a", FAULT, 0.5)
+    started = scheduler.dispatch(0.5)
+
+    assert [a.endpoint for a in started] == ["large"]
+
+
+def test_rate_limit_pauses_one_endpoint():
+    endpoints = [
+        EndpointLimits("limited", expected_seconds=1.0, requests_per_minute=600),
+        EndpointLimits("other", expected_seconds=1.0, requests_per_minute=600),
+    ]
+    scheduler = ListScheduler(JobGraph([Job("a")]), endpoints)
+
+    scheduler.record_rate_limit("limited", 0.0, 5.0)
+
+    assert scheduler.endpoints["limited"].earliest_start(0.0) == pytest.approx(5.0)
+    assert scheduler.endpoints["other"].earliest_start(0.0) == 0.0
+    assert scheduler.endpoints["other"].bucket.factor == 1.0
+    assert scheduler.endpoints["limited"].rate_limited == 1
+
+
+def test_unknown_tier_endpoint_rejected():
+    with pytest.raises(SchedulingError, match="unknown endpoints"):
+        ListScheduler(JobGraph([Job("a")]), [EndpointLimits("a")], tiers=[["b"]])
