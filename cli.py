@@ -497,7 +497,6 @@ def demo(ctx: click.Context, base_url: str | None, api_key: str | None, model: s
 
     Example: lemmagraph demo
     """
-    from formalize.prompt import PromptBuilder
     from ingest.render import render_sample_chapter
 
     services = _services(ctx, base_url=base_url, api_key=api_key, model=model)
@@ -509,11 +508,11 @@ def demo(ctx: click.Context, base_url: str | None, api_key: str | None, model: s
 
     exercise = _demo_exercise(graph)
     stdout.rule(f"dependencies of {exercise.label}")
-    context = services.dependencies(exercise, top=6)
-    _print_context(context)
+    _print_context(services.dependencies(exercise, top=6))
 
     stdout.rule(f"prompt for {exercise.label}")
-    click.echo(PromptBuilder().build(context).render())
+    context = services.formalization_context(exercise, top=6)
+    click.echo(services.formalization_prompt(context).render())
 
     stdout.rule("formalization")
     from formalize.llm import require_endpoint
