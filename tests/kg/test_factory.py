@@ -16,9 +16,20 @@ def test_embedded_opens_workspace_file(tmp_path):
     assert workspace.graph_path.exists()
 
 
-def test_neo4j_not_available_yet(tmp_path):
-    with pytest.raises(GraphStoreError, match="neo4j graph backend is not available"):
+def test_neo4j_without_uri_rejected(tmp_path):
+    with pytest.raises(GraphStoreError, match="NEO4J_URI") as raised:
         open_graph_store(Workspace(tmp_path), "neo4j")
+
+    assert "scripts/neo4j-local start" in str(raised.value)
+
+
+@pytest.mark.neo4j
+def test_neo4j_opens_server_store(tmp_path, neo4j_connection):
+    from kg.neo4j_store import Neo4jStore
+
+    with open_graph_store(Workspace(tmp_path), "neo4j", neo4j_connection) as store:
+        assert isinstance(store, Neo4jStore)
+        assert store.uri == neo4j_connection.uri
 
 
 def test_unknown_backend_rejected(tmp_path):
