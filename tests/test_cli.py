@@ -11,7 +11,7 @@ import pytest
 
 import cli
 
-COMMANDS = ["ingest", "books", "show", "deps", "prompt", "formalize", "export", "eval", "demo"]
+COMMANDS = ["ingest", "books", "delete", "show", "deps", "search", "prompt", "formalize", "export", "eval", "demo"]
 
 
 @dataclass
@@ -169,3 +169,21 @@ def test_invalid_book_id_is_usage_error(capsys, monkeypatch, tmp_path, sample_pd
 
     assert result.status == 2
     assert "not a valid book id" in result.err
+
+
+def test_delete_removes_book_and_vectors(capsys, monkeypatch, tmp_path, sample_pdf):
+    assert invoke(capsys, monkeypatch, "--home", str(tmp_path), "ingest", str(sample_pdf), "--book", "gone").status == 0
+    assert (tmp_path / "vectors" / "gone.faiss").is_file()
+
+    result = invoke(capsys, monkeypatch, "--home", str(tmp_path), "delete", "gone", "--yes")
+
+    assert result.status == 0
+    assert json.loads(invoke(capsys, monkeypatch, "--home", str(tmp_path), "books", "--json").out) == []
+    assert not (tmp_path / "vectors" / "gone.faiss").exists()
+
+
+def test_delete_unknown_book_fails(capsys, monkeypatch, tmp_path):
+    result = invoke(capsys, monkeypatch, "--home", str(tmp_path), "delete", "nope", "--yes")
+
+    assert result.status == 1
+    assert "nope" in result.err
