@@ -51,7 +51,7 @@ from retrieval.models import CITATION, TERM, TRANSITIVE_CITATION, DependencyCont
 
 log = logging.getLogger(__name__)
 
-# Kinds a batch formalizes unless told otherwise: statements with a formal meaning.
+# Kinds a batch formalizes by default: statements with a formal meaning.
 FORMALIZED_KINDS: tuple[str, ...] = (
     "definition",
     "notation",
@@ -262,7 +262,7 @@ class GatedClient:
                 if kind == RATE_LIMITED:
                     self.gate.rate_limited(_retry_after(error))
                     if retry < self.rate_limit_retries:
-                        log.warning("%s answered HTTP 429; request paused and sent again", self.gate.name)
+                        log.warning("%s returned HTTP 429; the request is paused and sent again", self.gate.name)
                         continue
                 elif kind == FAULT:
                     self.gate.faulted()
@@ -402,7 +402,7 @@ class TargetResult:
 
 @dataclass
 class EndpointUsage:
-    """What one endpoint did in a batch."""
+    """Job counts, tokens, cost and breaker state of one endpoint in a batch."""
 
     name: str
     model: str
@@ -426,7 +426,7 @@ class BatchReport:
     predicted_seconds: float = 0.0
     actual_seconds: float = 0.0
     bound: MakespanBound | None = None
-    observed_bound: MakespanBound | None = None  # the same bound from the observed seconds per job
+    observed_bound: MakespanBound | None = None  # the same bound from the mean observed seconds per job
     all_large_cost_usd: float | None = None  # estimate of running every target on the last tier only
     finished: bool = False
 
@@ -492,7 +492,7 @@ class BatchRunner:
         )
         _Run(self, scheduler, contexts, results, report).loop()
 
-        observed = {name: state.expected_seconds for name, state in scheduler.endpoints.items()}
+        observed = {name: state.mean_seconds for name, state in scheduler.endpoints.items()}
         report.observed_bound = makespan_lower_bound(pending, first_tier, self.requests_per_job, observed)
         report.all_large_cost_usd = self._all_large_cost(report)
         return report

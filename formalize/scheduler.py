@@ -14,10 +14,10 @@ Scheduling rule: critical-path-first list scheduling (the HEFT rule).
   maximum rank of the jobs that need j.
 - At every event (a job finishes, a pause or cool-down ends) the ready jobs are taken
   highest rank first, ties in reading order. Each gets the endpoint with the earliest
-  estimated finish: start + d(j, e), where start is the latest of the time one of e's
-  slots frees (from the expected finishes of its running jobs and the slots held
-  earlier in this round), the end of its rate-limit pause, the time its token bucket
-  admits the job's first request, and the end of its circuit breaker's cool-down.
+  estimated finish, start + d(j, e). The start is the latest of four times: when one
+  of e's slots frees (from the expected finishes of its running jobs and the slots
+  held earlier in this round), the end of its rate-limit pause, when its token
+  bucket admits the job's requests, and the end of its circuit breaker's cool-down.
   The job starts when that start is now. Otherwise it waits and holds the slot for
   this round, so a lower-ranked job may take another endpoint but not that slot.
 
@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 ACCEPTED = "accepted"  # the target passed its checks and review
 REJECTED = "rejected"  # the target was stored but failed a check or was not faithful
 FAULT = "fault"  # the endpoint failed: HTTP 5xx, timeout or connection error
-RATE_LIMITED = "rate limited"  # the endpoint kept answering HTTP 429
+RATE_LIMITED = "rate limited"  # the endpoint kept returning HTTP 429
 ERROR = "error"  # the job failed for a reason another endpoint would not fix
 
 # Final states of a job.
@@ -142,7 +142,7 @@ class JobGraph:
 
 @dataclass(frozen=True)
 class EndpointLimits:
-    """What the scheduler knows of one endpoint: its limits and its expected seconds per job.
+    """Limits of one endpoint and its expected seconds per job, as the scheduler uses them.
 
     `requests_per_minute` None means no limit. `burst` is the number of requests the
     token bucket admits at once, and defaults to `concurrency * requests_per_job`.
@@ -195,11 +195,19 @@ class TokenBucket:
             return 0.0
         return 60.0 / (self.requests_per_minute * self.factor)
 
-    def next_free(self, now: float, count: int = 1) -> float:
-        """Return the earliest time from `now` at which `count` more requests are admitted together."""
+    def next_free(self, now: float, count: int = 1, tat: float | None = None) -> float:
+        """Return the earliest time from `now` at which `count` more requests are admitted together.
+
+        `tat` replaces the bucket's own theoretical arrival time, to plan without booking.
+        """
         if self.requests_per_minute is None:
             return now
-        return max(now, self.tat + (count - self.burst) * self.interval)
+        tat = self.tat if tat is None else tat
+        return max(now, tat + (count - self.burst) * self.interval)
+
+    def tat_after(self, start: float, count: int, tat: float) -> float:
+        """Return the theoretical arrival time after booking `count` requests at `start`."""
+        return max(tat, start) + count * self.interval
 
     def book(self, now: float, count: int = 1) -> float:
         """Book `count` requests at the earliest time that admits them all, and return that time."""
@@ -290,6 +298,8 @@ class EndpointState:
     breaker: CircuitBreaker = field(init=False)
     finished: int = 0
     rejected: int = 0
+    busy_seconds: float = 0.0  # summed durations of the jobs that ended with an answer
+    answered: int = 0
     faults: int = 0
     rate_limited: int = 0
 
@@ -304,9 +314,12 @@ class EndpointState:
     def name(self) -> str:
         return self.limits.name
 
-    def earliest_start(self, now: float) -> float:
-        """Return the earliest time a new job could start here, ignoring slots."""
-        start = max(now, self.paused_until, self.bucket.next_free(now, self.requests_per_job))
+    def earliest_start(self, now: float, tat: float | None = None) -> float:
+        """Return the earliest time a new job could start here, ignoring slots.
+
+        `tat` is the token bucket's planned arrival time when jobs were planned here before.
+        """
+        start = max(now, self.paused_until, self.bucket.next_free(now, self.requests_per_job, tat))
         if self.breaker.state == OPEN:
             start = max(start, self.breaker.reopens_at())
         return start
@@ -327,11 +340,18 @@ class EndpointState:
 
     def observe_duration(self, seconds: float) -> None:
         self.expected_seconds += DURATION_SMOOTHING * (seconds - self.expected_seconds)
+        self.busy_seconds += seconds
+        self.answered += 1
+
+    @property
+    def mean_seconds(self) -> float:
+        """The mean duration of the jobs that ended with an answer, or the estimate before any did."""
+        return self.busy_seconds / self.answered if self.answered else self.expected_seconds
 
 
 @dataclass
 class JobState:
-    """Where one job stands: its tier, how often it faulted, and its history of endpoints."""
+    """The state of one job: its tier, its fault count, and the endpoints that ran it."""
 
     job: Job
     tier: int = 0
@@ -440,29 +460,32 @@ class ListScheduler:
         rank = self.ranks(now)
         ready.sort(key=lambda job_id: (-rank[job_id], self.jobs[job_id].job.order, job_id))
         slots = {name: endpoint.slot_times(now) for name, endpoint in self.endpoints.items()}
+        # Each job planned on an endpoint this round uses up its slot and its requests.
+        planned_tat = {name: endpoint.bucket.tat for name, endpoint in self.endpoints.items()}
         started: list[Assignment] = []
         for job_id in ready:
             state = self.jobs[job_id]
-            best = self._earliest_finish(state, slots, now)
+            best = self._earliest_finish(state, slots, planned_tat, now)
             if best is None:
                 continue
             name, start = best
             endpoint = self.endpoints[name]
             heapq.heappop(slots[name])
             heapq.heappush(slots[name], start + endpoint.expected_seconds)
+            planned_tat[name] = endpoint.bucket.tat_after(start, self.requests_per_job, planned_tat[name])
             if start <= now + TIME_EPSILON and endpoint.can_start_now(now):
                 started.append(self._start(state, endpoint, now))
         return started
 
     def _earliest_finish(
-        self, state: JobState, slots: dict[str, list[float]], now: float
+        self, state: JobState, slots: dict[str, list[float]], planned_tat: dict[str, float], now: float
     ) -> tuple[str, float] | None:
         best: tuple[float, float, str] | None = None
         for name in self.eligible(state, now):
             endpoint = self.endpoints[name]
             if not slots[name]:
                 continue
-            start = max(slots[name][0], endpoint.earliest_start(now))
+            start = max(slots[name][0], endpoint.earliest_start(now, planned_tat[name]))
             candidate = (start + endpoint.expected_seconds, start, name)
             if best is None or candidate < best:
                 best = candidate
@@ -538,19 +561,22 @@ class ListScheduler:
 
 @dataclass(frozen=True)
 class MakespanBound:
-    """A lower bound on a batch's makespan, in seconds, and the two terms it is the maximum of.
+    """A lower bound on a batch's makespan, in seconds, and the terms it is the maximum of.
 
     `critical_path` is the longest chain of jobs, each at its fastest endpoint.
     `throughput` is the least time in which the endpoints' concurrency and request
-    rates admit every job, ignoring the dependencies.
+    rates admit every job, ignoring the dependencies. `layered` combines the two:
+    for jobs that cannot start before h and leave a chain of t after them, the
+    makespan is at least h + (least time the endpoints admit those jobs) + t.
     """
 
     critical_path: float
     throughput: float
+    layered: float = 0.0
 
     @property
     def seconds(self) -> float:
-        return max(self.critical_path, self.throughput)
+        return max(self.critical_path, self.throughput, self.layered)
 
 
 def makespan_lower_bound(
@@ -561,17 +587,22 @@ def makespan_lower_bound(
 ) -> MakespanBound:
     """Bound the makespan of one pass over the graph (no escalation, no faults) from below.
 
-    `seconds` overrides each endpoint's expected seconds per job. Throughput: in time
-    T endpoint e finishes at most min(c_e * T / d_e, (b_e + r_e * T) / q) jobs, with c_e
-    its concurrency, d_e its seconds per job, b_e its burst, r_e its requests per
-    second and q the requests per job. The bound is the least T at which these sum to
-    the number of jobs, found by bisection.
+    `seconds` overrides each endpoint's expected seconds per job. Capacity: in time T
+    endpoint e finishes at most min(c_e * T / d_e, (b_e + r_e * T) / q) jobs. Here c_e
+    is its concurrency, d_e its seconds per job, b_e its burst, r_e its requests per
+    second and q the requests per job. The least T at which the endpoints together
+    finish n jobs is found by bisection. Heads and tails are chain lengths at the
+    fastest endpoint, before and after a job.
     """
     if not graph.jobs:
         return MakespanBound(0.0, 0.0)
     durations = {limits.name: (seconds or {}).get(limits.name, limits.expected_seconds) for limits in endpoints}
     fastest = min(durations.values())
-    critical_path = max(graph.upward_ranks({job_id: fastest for job_id in graph.jobs}).values())
+    ranks = graph.upward_ranks({job_id: fastest for job_id in graph.jobs})
+    tails = {job_id: rank - fastest for job_id, rank in ranks.items()}
+    heads: dict[str, float] = {}
+    for job_id in graph.topological_order:
+        heads[job_id] = max((heads[need] + fastest for need in graph.needs[job_id]), default=0.0)
 
     def capacity(time: float) -> float:
         total = 0.0
@@ -583,16 +614,27 @@ def makespan_lower_bound(
             total += jobs
         return total
 
-    low, high = 0.0, 1.0
-    while capacity(high) < len(graph.jobs):
-        high *= 2
-    for _ in range(60):
-        middle = (low + high) / 2
-        if capacity(middle) >= len(graph.jobs):
-            high = middle
-        else:
-            low = middle
-    return MakespanBound(critical_path=critical_path, throughput=high)
+    def least_time(count: int) -> float:
+        low, high = 0.0, 1.0
+        while capacity(high) < count:
+            high *= 2
+        for _ in range(60):
+            middle = (low + high) / 2
+            if capacity(middle) >= count:
+                high = middle
+            else:
+                low = middle
+        return high
+
+    layered = 0.0
+    for head in sorted(set(heads.values())):
+        for tail in sorted(set(tails.values())):
+            count = sum(1 for job_id in graph.jobs if heads[job_id] >= head and tails[job_id] >= tail)
+            if count:
+                layered = max(layered, head + least_time(count) + tail)
+    return MakespanBound(
+        critical_path=max(ranks.values()), throughput=least_time(len(graph.jobs)), layered=layered
+    )
 
 
 def simulate(

@@ -65,7 +65,7 @@ class SimulatedModel:
     """Answers chat requests as one model would, by rule.
 
     `pass_rate` is the share of items whose review verdict is faithful, drawn once per
-    item. `failure_rate` is the share of requests answered with HTTP 500, drawn per
+    item, or set by `difficulty`. `failure_rate` is the share of requests answered with HTTP 500, drawn per
     item, kind and repeat. Items in `unfaithful` are never faithful. The first
     `rate_limited_requests` requests get HTTP 429 with `Retry-After: retry_after`.
     """
@@ -76,6 +76,9 @@ class SimulatedModel:
     failure_rate: float = 0.0
     seed: int = 0
     unfaithful: set[str] = field(default_factory=set)
+    # Item label -> difficulty in [0, 1); the item is faithful when its difficulty is
+    # below `pass_rate`. Items not listed draw a difficulty from the seed.
+    difficulty: dict[str, float] = field(default_factory=dict)
     rate_limited_requests: int = 0
     retry_after: str = "0.01"
     prompt_tokens: int = 1000
@@ -114,6 +117,8 @@ class SimulatedModel:
     def faithful(self, label: str) -> bool:
         if label in self.unfaithful:
             return False
+        if label in self.difficulty:
+            return self.difficulty[label] < self.pass_rate
         return random.Random(f"{self.seed}:{label}:verdict").random() < self.pass_rate
 
     def _review(self, label: str) -> dict:

@@ -358,3 +358,16 @@ def test_rate_limit_pauses_one_endpoint():
 def test_unknown_tier_endpoint_rejected():
     with pytest.raises(SchedulingError, match="unknown endpoints"):
         ListScheduler(JobGraph([Job("a")]), [EndpointLimits("a")], tiers=[["b"]])
+
+
+def test_layered_bound_counts_late_jobs():
+    # Ten jobs wait for one root: after the root's 1 s, two slots need 5 s for them.
+    graph = JobGraph([Job("root")] + [Job(f"leaf{index}", ("root",), order=index + 1) for index in range(10)])
+    endpoints = [EndpointLimits("a", concurrency=2, expected_seconds=1.0)]
+
+    bound = makespan_lower_bound(graph, endpoints)
+
+    assert bound.critical_path == pytest.approx(2.0)
+    assert bound.throughput == pytest.approx(5.5, rel=1e-6)
+    assert bound.layered == pytest.approx(6.0, rel=1e-6)
+    assert simulate(graph, endpoints) == pytest.approx(bound.seconds)
