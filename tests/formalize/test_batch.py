@@ -359,10 +359,16 @@ def test_killed_batch_resumes(tmp_path, chapter, servers):
         stderr=subprocess.PIPE,
     )
     try:
+        # Wait, at most 30 s, until the hanging job is in flight and every other job has
+        # been reviewed; on a loaded machine the two can happen in either order.
         for _ in range(600):
-            if requests_about(server, FORMALIZE).count(last) or process.poll() is not None:
+            hanging_sent = requests_about(server, FORMALIZE).count(last)
+            others_done = len(set(requests_about(server, REVIEW))) >= 6
+            if (hanging_sent and others_done) or process.poll() is not None:
                 break
             time.sleep(0.05)
+        # The last review answer is stored a moment after it arrives.
+        time.sleep(1.0)
         assert process.poll() is None, process.stderr.read().decode()
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
