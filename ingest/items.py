@@ -1,10 +1,12 @@
 """Find numbered items (definitions, lemmas, exercises...) and their proofs in page lines.
 
 An item head is recognised by typography, not by a book's wording: a line that
-starts with a kind word and a number, both set in a bold font ("Lemma 1.2",
-"Exercise 3.4", "Example 2.5: The Diet Problem"). The body runs until the next
-head, a proof block, a section heading, a proof end mark, or a line that leaves
-the box or indentation the head started in.
+starts with a kind word and a number set apart from the body ("Lemma 1.2",
+"Exercise 3.4", "Example 2.5: The Diet Problem"). The head is bold, in small
+capitals, or italic before an upright body. The body runs until the next head,
+a proof block, a section heading, a proof end mark, a line that leaves the box
+or indentation the head started in, or a paragraph that layout.py reads as text
+after the environment.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ingest.layout import LayoutMetrics, PageRows, ends_environment, is_text_line, measure_layout, page_left_edge
 from ingest.pdf_reader import Line, Page, Span
 
 logger = logging.getLogger(__name__)
@@ -33,8 +36,13 @@ HEAD_WORDS: dict[str, str] = {
     "remark": "remark",
     "observation": "remark",
     "notation": "notation",
+    # Boxed step-by-step procedures ("Recipe: RHS Ranging") are algorithms.
+    "recipe": "algorithm",
 }
-_HEAD_WORD_PATTERN = "|".join(sorted((word.capitalize() for word in HEAD_WORDS), key=len, reverse=True))
+# Heads print the kind word capitalized, or in capitals when set in small caps.
+_HEAD_WORD_PATTERN = "|".join(
+    sorted({form for word in HEAD_WORDS for form in (word.capitalize(), word.upper())}, key=len, reverse=True)
+)
 
 # A printed item number: "3", "2.4", "B.1", "1.2.3".
 NUMBER_PATTERN = r"(?:[A-Z]|\d+)(?:\.\d+)+|\d+"
@@ -48,7 +56,8 @@ _HEAD = re.compile(
 _PAREN_TITLE = re.compile(r"^\s*\((?P<title>[^()]{1,120})\)\s*\.?")
 # "Proof." or "Proof of Lemma 3.2.", set in italic or bold.
 _PROOF_HEAD = re.compile(
-    rf"^(?P<word>Proof)(?:\s+(?:of|for)\s+(?P<kind>{_HEAD_WORD_PATTERN})\s+(?P<number>{NUMBER_PATTERN}))?\s*[.:]"
+    rf"^(?P<word>Proof|PROOF)(?:\s+(?:of|for|OF|FOR)\s+(?P<kind>{_HEAD_WORD_PATTERN})\s+(?P<number>{NUMBER_PATTERN}))?"
+    r"\s*[.:]"
 )
 # "Solution." blocks end the item before them but are not kept: worked solutions
 # are not part of a statement or its proof, and books often collect them far from
@@ -63,6 +72,12 @@ _SCHEME_MIN_ITEMS = 5
 _SCHEME_MIN_SHARE = 0.9
 # A heading is at least this much larger than the body font size.
 _HEADING_SIZE_RATIO = 1.12
+# A statement whose text characters after the head are at least this share italic
+# has an italic body (amsthm "plain" style).
+_ITALIC_BODY_SHARE = 0.6
+# An unnumbered head is kept only if its kind is numbered less often than this,
+# or if it is typeset like the numbered heads of its kind (see _drop_paragraph_labels).
+_NUMBERED_KIND_SHARE = 0.8
 
 
 @dataclass
@@ -77,6 +92,9 @@ class RawItem:
     statement: list[Line] = field(default_factory=list)
     proof: list[Line] = field(default_factory=list)
     section: str | None = None
+    # Font, rounded size and indent from the page's left edge of the kind word, which
+    # tell a numbered item's head apart from a bold paragraph label of the same word.
+    head_style: tuple[str, int, int] = ("", 0, 0)
 
 
 @dataclass
@@ -85,6 +103,7 @@ class _Head:
     number: str | None
     title: str | None
     length: int
+    emphasis: str  # "bold", "small caps" or "italic"
 
 
 def _span_ranges(line: Line) -> list[tuple[int, int, Span]]:
@@ -96,17 +115,44 @@ def _span_ranges(line: Line) -> list[tuple[int, int, Span]]:
     return ranges
 
 
+def _spans_within(ranges: list[tuple[int, int, Span]], start: int, end: int) -> list[Span]:
+    """Return the non-blank spans that overlap the characters [start, end)."""
+    return [span for span_start, span_end, span in ranges if span_end > start and span_start < end and span.text.strip()]
+
+
 def _is_emphasised(ranges: list[tuple[int, int, Span]], start: int, end: int, italic: bool = False) -> bool:
     """Return whether every non-blank character in [start, end) is bold (or italic if asked)."""
-    for span_start, span_end, span in ranges:
-        if span_end <= start or span_start >= end:
-            continue
-        if not span.text.strip():
-            continue
-        if span.is_bold or (italic and span.is_italic):
-            continue
-        return False
-    return True
+    return all(span.is_bold or (italic and span.is_italic) for span in _spans_within(ranges, start, end))
+
+
+def _word_emphasis(line: Line, ranges: list[tuple[int, int, Span]], start: int, end: int) -> str | None:
+    """Return how the kind word in [start, end) is set apart from body text, or None.
+
+    Small capitals come either from a small-caps font or, when a book fakes them,
+    from capitals whose first letter is larger than the rest ("L" + "EMMA").
+    """
+    spans = _spans_within(ranges, start, end)
+    if not spans:
+        return None
+    if all(span.is_bold for span in spans):
+        return "bold"
+    if all(span.is_small_caps for span in spans):
+        return "small caps"
+    word = line.text[start:end]
+    if word.isupper() and len(spans) > 1 and spans[0].size > 1.1 * min(span.size for span in spans[1:]):
+        return "small caps"
+    if all(span.is_italic for span in spans):
+        return "italic"
+    return None
+
+
+def _number_matches_emphasis(spans: list[Span], emphasis: str) -> bool:
+    if emphasis == "bold":
+        return all(span.is_bold for span in spans)
+    if emphasis == "italic":
+        return all(span.is_italic for span in spans)
+    # Small-caps heads print the number in the small-caps or the body text font.
+    return not any(span.is_math for span in spans)
 
 
 def parse_head(line: Line) -> _Head | None:
@@ -116,10 +162,14 @@ def parse_head(line: Line) -> _Head | None:
     if not match:
         return None
     ranges = _span_ranges(line)
+    emphasis = _word_emphasis(line, ranges, match.start("word"), match.end("word"))
+    if emphasis is None:
+        return None
     # The punctuation after the number is often set in the body font ("**Lemma 1.4**."),
-    # so only the kind word and the number must be bold.
-    emphasis_end = match.end("number") if match.group("number") else match.end("word")
-    if not _is_emphasised(ranges, match.start("word"), emphasis_end):
+    # so only the kind word and the number must carry the emphasis.
+    if match.group("number") and not _number_matches_emphasis(
+        _spans_within(ranges, match.start("number"), match.end("number")), emphasis
+    ):
         return None
 
     kind = HEAD_WORDS[match.group("word").lower()]
@@ -132,26 +182,80 @@ def parse_head(line: Line) -> _Head | None:
         title = paren.group("title").strip()
         length += paren.end()
     elif rest.lstrip().startswith(":") or match.group("bare") == ":":
-        # "Example 2.5: The Diet Problem": the bold run after the colon is the title.
+        # "Example 2.5: The Diet Problem": the run after the colon set like the head is the title.
         colon = text.index(":", match.start("word"))
-        title_end = colon + 1
-        for span_start, span_end, span in ranges:
-            if span_end <= title_end:
-                continue
-            if span.is_bold or not span.text.strip():
-                title_end = span_end
-            else:
-                break
+        title_end = _title_run_end(ranges, colon + 1, emphasis)
         title = text[colon + 1 : title_end].strip() or None
         length = title_end
-    return _Head(kind, number, title, length)
+    if emphasis == "italic" and not _italic_head_is_run_in(text, ranges, match, length):
+        return None
+    return _Head(kind, number, title, length, emphasis)
+
+
+def _title_run_end(ranges: list[tuple[int, int, Span]], start: int, emphasis: str) -> int:
+    """Return where the title after a colon ends: the last span set like the head.
+
+    A math span inside the title ("Production Planning (T = 10)") is kept when
+    emphasised text follows it, and an opening bracket left unclosed by the run
+    is closed by extending the title to the matching bracket.
+    """
+    end = start
+    pending = start
+    for span_start, span_end, span in ranges:
+        if span_end <= start:
+            continue
+        if not span.text.strip():
+            pending = span_end
+            continue
+        if span.is_math or (emphasis == "bold" and span.is_italic and not span.is_bold):
+            pending = span_end
+            continue
+        if _span_has_emphasis(span, emphasis):
+            end = span_end
+            pending = span_end
+        else:
+            break
+    text = "".join(span.text for _, _, span in ranges)
+    title = text[start:end]
+    if title.count("(") > title.count(")"):
+        close = text.find(")", end)
+        if close != -1 and close <= pending:
+            end = close + 1
+    return end
+
+
+def _span_has_emphasis(span: Span, emphasis: str) -> bool:
+    if emphasis == "bold":
+        return span.is_bold
+    if emphasis == "small caps":
+        return span.is_small_caps
+    return span.is_italic
+
+
+def _italic_head_is_run_in(text: str, ranges: list[tuple[int, int, Span]], match: re.Match[str], length: int) -> bool:
+    """Return whether an italic head ends with a period or colon before an upright body.
+
+    An italic body line can begin with a citation ("Lemma 3.2 shows"), so an
+    italic head counts only when punctuation closes it and the body after it is
+    set upright, as in the amsthm "definition" and "remark" styles.
+    """
+    head = text[:length].rstrip()
+    if not head.endswith((".", ":")) and match.group("bare") is None:
+        after = text[length:].lstrip()
+        if not after.startswith((".", ":")):
+            return False
+    body = _spans_within(ranges, length + 1, len(text))
+    text_spans = [span for span in body if not span.is_math and span.text.strip(" .:")]
+    return not text_spans or not text_spans[0].is_italic
 
 
 def _proof_head(line: Line, pattern: re.Pattern[str] = _PROOF_HEAD) -> re.Match[str] | None:
     match = pattern.match(line.text)
     if not match:
         return None
-    if not _is_emphasised(_span_ranges(line), 0, len(match.group("word")), italic=True):
+    ranges = _span_ranges(line)
+    word_end = len(match.group("word"))
+    if not _is_emphasised(ranges, 0, word_end, italic=True) and _word_emphasis(line, ranges, 0, word_end) is None:
         return None
     return match
 
@@ -161,14 +265,51 @@ def _ends_with_mark(line: Line) -> bool:
     return tail.endswith(_END_MARKS)
 
 
-def body_font_size(pages: list[Page]) -> float:
-    """Return the font size that carries the most characters."""
-    sizes: Counter[float] = Counter()
+def _emphasis_counts(line: Line, skip: int) -> tuple[int, int]:
+    """Count italic and upright text-font characters of `line` after its first `skip` characters."""
+    italic = upright = 0
+    offset = 0
+    for span in line.spans:
+        start = offset
+        offset += len(span.text)
+        if offset <= skip or span.is_math:
+            continue
+        visible = sum(1 for character in span.text[max(skip - start, 0) :] if not character.isspace())
+        if span.is_italic:
+            italic += visible
+        elif not span.is_bold:
+            upright += visible
+    return italic, upright
+
+
+def _text_margins(pages: list[Page]) -> dict[int, float]:
+    """Return the most common left text margin of even (key 0) and odd (key 1) pages.
+
+    Two-sided books alternate their margins, so each parity gets its own.
+    """
+    edges: dict[int, Counter[float]] = {0: Counter(), 1: Counter()}
     for page in pages:
-        for line in page.lines:
-            for span in line.spans:
-                sizes[round(span.size, 1)] += len(span.text)
-    return sizes.most_common(1)[0][0] if sizes else 10.0
+        edges[page.number % 2][page_left_edge(page)] += 1
+    fallback = (edges[0] + edges[1]).most_common(1)
+    default = fallback[0][0] if fallback else 0.0
+    return {parity: (counts.most_common(1)[0][0] if counts else default) for parity, counts in edges.items()}
+
+
+@dataclass
+class _OpenItem:
+    """The item whose statement or proof is being read, with what its end depends on."""
+
+    item: RawItem
+    mode: str | None  # "statement", "proof", or None once the environment has ended
+    left: float  # left edge of the environment's lines: the head or proof head
+    italic_chars: int = 0
+    upright_chars: int = 0
+    body_lines: int = 0
+
+    @property
+    def italic_body(self) -> bool:
+        total = self.italic_chars + self.upright_chars
+        return self.mode == "statement" and total > 0 and self.italic_chars >= _ITALIC_BODY_SHARE * total
 
 
 class ItemExtractor:
@@ -177,68 +318,115 @@ class ItemExtractor:
     def __init__(self, pages: list[Page], toc: list[tuple[int, str, int]] | None = None) -> None:
         self.pages = pages
         self.toc = toc or []
-        self.body_size = body_font_size(pages)
+        self.metrics: LayoutMetrics = measure_layout(pages)
+        self.body_size = self.metrics.body_size
 
     def extract(self) -> list[RawItem]:
         items: list[RawItem] = []
-        current: RawItem | None = None
-        # Where lines go: "statement", "proof" or None (text between items).
-        mode: str | None = None
-        head_left = 0.0
+        open_item: _OpenItem | None = None
         section: str | None = None
         toc_by_page = self._toc_by_page()
+        margins = _text_margins(self.pages)
 
         for page in self.pages:
             page_sections = list(toc_by_page.get(page.number, ()))
             if page_sections and not any(self._heading_line_for(page, title) for title in page_sections):
                 # The outline entry points at this page but its heading line was not found.
                 section = page_sections[-1]
+            left_edge = margins[page.number % 2]
+            rows = PageRows(self.metrics.body_size)
             for line in page.lines:
-                heading = self._section_heading(line, page_sections)
-                if heading is not None:
-                    section = heading
-                    mode = None
-                    continue
-
-                head = parse_head(line)
-                if head is not None:
-                    current = RawItem(head.kind, head.number, head.title, line.page, head.length, [line])
-                    current.section = section
-                    items.append(current)
-                    mode = "statement"
-                    head_left = line.bbox[0]
-                    if _ends_with_mark(line):
-                        mode = None
-                    continue
-
-                proof = _proof_head(line)
-                if proof is not None:
-                    target = self._proof_target(items, current, proof)
-                    if target is not None:
-                        current = target
-                        target.proof.append(line)
-                        mode = "proof" if not _ends_with_mark(line) else None
-                        continue
-
-                if _proof_head(line, _SOLUTION_HEAD) is not None:
-                    mode = None
-                    continue
-
-                # NOTE: an item without a proof, box or end mark runs until the next head or
-                # section heading, so narrative text after it can be read as its statement.
-                if mode == "statement" and current is not None:
-                    if self._left_item_box(line, head_left):
-                        mode = None
-                        continue
-                    current.statement.append(line)
-                    if _ends_with_mark(line):
-                        mode = None
-                elif mode == "proof" and current is not None:
-                    current.proof.append(line)
-                    if _ends_with_mark(line):
-                        mode = None
+                open_item, section = self._read_line(line, rows, items, open_item, section, page_sections, left_edge)
+                rows.add(line)
         logger.debug("found %d item heads", len(items))
-        return _drop_numbering_outliers(items)
+        return _drop_paragraph_labels(_drop_numbering_outliers(items))
+
+    def _read_line(
+        self,
+        line: Line,
+        rows: PageRows,
+        items: list[RawItem],
+        open_item: _OpenItem | None,
+        section: str | None,
+        page_sections: list[str],
+        left_edge: float,
+    ) -> tuple[_OpenItem | None, str | None]:
+        """Assign one line to a new item, a proof, the open item, or to no item."""
+        heading = self._section_heading(line, page_sections)
+        if heading is not None:
+            if open_item is not None:
+                open_item.mode = None
+            return open_item, heading
+
+        head = parse_head(line)
+        if head is not None:
+            word_span = line.spans[0] if line.spans else None
+            for span in line.spans:
+                if span.text.strip() and any(character.isalpha() for character in span.text):
+                    word_span = span
+                    break
+            style = (word_span.font, round(word_span.size), round(line.bbox[0] - left_edge)) if word_span else ("", 0, 0)
+            item = RawItem(head.kind, head.number, head.title, line.page, head.length, [line], section=section, head_style=style)
+            items.append(item)
+            open_item = _OpenItem(item, "statement", line.bbox[0])
+            open_item.italic_chars, open_item.upright_chars = _emphasis_counts(line, head.length)
+            if _ends_with_mark(line):
+                open_item.mode = None
+            return open_item, section
+
+        proof = _proof_head(line)
+        if proof is not None:
+            # NOTE: a "Proof." printed after a remark paragraph still goes to the last item,
+            # although gold files derived from LaTeX count only a proof right after its statement.
+            target = self._proof_target(items, open_item.item if open_item else None, proof)
+            if target is not None:
+                target.proof.append(line)
+                open_item = _OpenItem(target, "proof" if not _ends_with_mark(line) else None, line.bbox[0])
+                return open_item, section
+
+        if _proof_head(line, _SOLUTION_HEAD) is not None:
+            if open_item is not None:
+                open_item.mode = None
+            return open_item, section
+
+        if open_item is None or open_item.mode is None:
+            return open_item, section
+        # NOTE: an item without a proof, box, end mark, paragraph indent or extra space
+        # after it runs until the next head or section heading, so narrative text after
+        # it can be read as its statement.
+        if self._leaves_environment(line, rows, open_item):
+            open_item.mode = None
+            return open_item, section
+        if open_item.mode == "statement":
+            self._widen_algorithm_box(line, open_item)
+            open_item.item.statement.append(line)
+            italic, upright = _emphasis_counts(line, 0)
+            open_item.italic_chars += italic
+            open_item.upright_chars += upright
+        else:
+            open_item.item.proof.append(line)
+        open_item.body_lines += 1
+        if _ends_with_mark(line):
+            open_item.mode = None
+        return open_item, section
+
+    def _leaves_environment(self, line: Line, rows: PageRows, open_item: _OpenItem) -> bool:
+        if open_item.mode == "statement" and self._left_item_box(line, open_item.left):
+            return True
+        return ends_environment(line, rows, open_item.left, open_item.italic_body, self.metrics)
+
+    @staticmethod
+    def _widen_algorithm_box(line: Line, open_item: _OpenItem) -> None:
+        """Take the indent of an algorithm float's first body line as the float's left edge.
+
+        Algorithm floats print their caption ("Algorithm 2 Prim's method") at the
+        margin and the steps indented below it, so text back at the margin after
+        the float is not part of it.
+        """
+        if open_item.item.kind != "algorithm" or open_item.body_lines or not is_text_line(line):
+            return
+        if line.bbox[0] > open_item.left + _INDENT_TOLERANCE:
+            open_item.left = line.bbox[0]
 
     def _toc_by_page(self) -> dict[int, list[str]]:
         by_page: dict[int, list[str]] = {}
@@ -304,6 +492,35 @@ def _drop_numbering_outliers(items: list[RawItem]) -> list[RawItem]:
             if (share >= _SCHEME_MIN_SHARE and not is_dotted) or (share <= 1 - _SCHEME_MIN_SHARE and is_dotted):
                 logger.debug("dropped %s %s on page %d: numbering unlike its kind", item.kind, item.number, item.page)
                 continue
+        kept.append(item)
+    return kept
+
+
+def _drop_paragraph_labels(items: list[RawItem]) -> list[RawItem]:
+    """Drop unnumbered heads that are bold paragraph labels rather than items.
+
+    Some books number at least `_NUMBERED_KIND_SHARE` of the items of a kind, and
+    at least `_SCHEME_MIN_ITEMS` of them. There an unnumbered "Remark." is a
+    paragraph label when its kind word is typeset unlike every numbered head of
+    that kind: another font, size or indent, for example at the margin while the
+    numbered remarks sit in a box. Unnumbered heads typeset like the numbered
+    ones, such as an amsthm "Theorem." starred environment, are kept.
+    """
+    numbered_styles: dict[str, set[tuple[str, int, int]]] = {}
+    counts: Counter[str] = Counter()
+    numbered: Counter[str] = Counter()
+    for item in items:
+        counts[item.kind] += 1
+        if item.number:
+            numbered[item.kind] += 1
+            numbered_styles.setdefault(item.kind, set()).add(item.head_style)
+    kept = []
+    for item in items:
+        kind = item.kind
+        is_numbered_kind = numbered[kind] >= _SCHEME_MIN_ITEMS and numbered[kind] >= _NUMBERED_KIND_SHARE * counts[kind]
+        if item.number is None and is_numbered_kind and item.head_style not in numbered_styles.get(kind, set()):
+            logger.debug("dropped unnumbered %s on page %d: typeset unlike the numbered ones", kind, item.page)
+            continue
         kept.append(item)
     return kept
 

@@ -31,6 +31,9 @@ _MATH_FONT = re.compile(
 )
 _BOLD_FONT = re.compile(r"Bold|Medi|Semibold|Demi|Black|Heavy|CMBX|-BX|\bBX", re.IGNORECASE)
 _ITALIC_FONT = re.compile(r"Ital|Oblique|CMTI|CMSL|-TI\b", re.IGNORECASE)
+# Small-caps text fonts: "CMCSC10", "LMRomanCaps10-Regular", "TeXGyreTermes-RegularSC".
+# "SC" is matched in capitals only, so names such as "Script" do not count.
+_SMALL_CAPS_FONT = re.compile(r"SC|Caps|SmCp|SmallCap")
 
 _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
@@ -42,6 +45,8 @@ _MARGIN_BAND = 0.08
 # A margin line whose text, digits aside, recurs on this many pages is a running head.
 _RUNNING_HEAD_MIN_PAGES = 3
 _PAGE_NUMBER = re.compile(r"^\s*(?:[0-9]+|[ivxlcdm]+|page\s+\d+(?:\s+of\s+\d+)?)\s*$", re.IGNORECASE)
+# A page number outside the margin band is kept apart from the text by this many of its heights.
+_PAGE_NUMBER_GAP = 1.0
 _HEAD_WITH_PAGE_NUMBER = re.compile(r"^\d{1,4}\s+\S.*|.*\S\s+\d{1,4}$")
 # Pages with fewer characters than this, on average, count as having no text layer.
 _MIN_CHARS_PER_PAGE = 20
@@ -66,6 +71,10 @@ class Span:
     @property
     def is_bold(self) -> bool:
         return bool(self.flags & _FLAG_BOLD) or bool(_BOLD_FONT.search(self.font))
+
+    @property
+    def is_small_caps(self) -> bool:
+        return not self.is_math and bool(_SMALL_CAPS_FONT.search(self.font))
 
     @property
     def is_italic(self) -> bool:
@@ -130,6 +139,7 @@ class PdfReader:
         running_heads = _find_running_heads(raw_pages)
         for page in raw_pages:
             page.lines = [line for line in page.lines if not _is_margin_noise(line, page, running_heads)]
+            page.lines = _drop_edge_page_numbers(page.lines)
             yield page
 
     def _read_page(self, index: int) -> Page:
@@ -295,6 +305,33 @@ def _find_running_heads(pages: list[Page]) -> set[str]:
         keys = {_margin_key(line) for line in page.lines if _in_margin(line, page)}
         counts.update(keys)
     return {key for key, count in counts.items() if count >= _RUNNING_HEAD_MIN_PAGES}
+
+
+def _drop_edge_page_numbers(lines: list[Line]) -> list[Line]:
+    """Drop a lone page number printed below (or above) all text, outside the margin band.
+
+    Books with a tall text block print the folio closer to the text than the
+    margin band reaches. Only a number set apart from the text by more than
+    `_PAGE_NUMBER_GAP` of its own height counts, so a fraction's denominator
+    under the last formula stays.
+    """
+    if len(lines) < 2:
+        return lines
+    lowest = max(lines, key=lambda line: line.bbox[1])
+    highest = min(lines, key=lambda line: line.bbox[1])
+    dropped = []
+    for candidate, below in ((lowest, True), (highest, False)):
+        if not _PAGE_NUMBER.match(candidate.text):
+            continue
+        height = candidate.bbox[3] - candidate.bbox[1]
+        others = [line for line in lines if line is not candidate]
+        if below:
+            gap = candidate.bbox[1] - max(line.bbox[3] for line in others)
+        else:
+            gap = min(line.bbox[1] for line in others) - candidate.bbox[3]
+        if gap > _PAGE_NUMBER_GAP * height:
+            dropped.append(candidate)
+    return [line for line in lines if all(line is not candidate for candidate in dropped)]
 
 
 def _is_margin_noise(line: Line, page: Page, running_heads: set[str]) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from kg.models import Book, BookGraph, Entity, entity_id
 
 from ingest.items import ItemExtractor, RawItem
+from ingest.notation import SymbolFinder
 from ingest.pdf_reader import Page, PdfReader
 from ingest.references import ItemText, ReferenceResolver, equation_tags
 from ingest.terms import DefinitionSource, TermFinder
@@ -22,7 +23,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 def ingest_pdf(path: Path, book_id: str, progress: ProgressCallback | None = None) -> BookGraph:
-    """Read the PDF at `path` and extract its items, references, terms and term links.
+    """Read the PDF at `path` and extract its items, references, terms, symbols and their links.
 
     `progress(done_pages, total_pages)` is called while pages are read.
     Raises kg.errors.PdfError when the file is not a readable PDF with text.
@@ -54,14 +55,18 @@ def ingest_pdf(path: Path, book_id: str, progress: ProgressCallback | None = Non
         if entity.kind == "definition"
     ]
     terms, term_links = TermFinder(book_id).find(definitions, entities) if entities else ([], [])
+    symbols, symbol_links = SymbolFinder(book_id).find(entities)
     logger.info(
-        "%s: %d items, %d references, %d terms on %d pages",
+        "%s: %d items, %d references, %d terms, %d symbols on %d pages",
         path.name,
         len(entities),
         len(references),
         len(terms),
+        len(symbols),
         book.page_count,
     )
+    terms = terms + symbols
+    term_links = term_links + symbol_links
     return BookGraph(book, entities, references, terms, term_links)
 
 
@@ -96,8 +101,9 @@ def _build_entities(book_id: str, raw_items: list[RawItem]) -> tuple[list[Entity
             section=raw.section,
         )
         entities.append(entity)
-        tags = equation_tags([line.text for line in raw.statement + raw.proof])
-        item_texts.append(ItemText(entity, statement, proof, tags))
+        statement_tags = equation_tags([line.text for line in raw.statement])
+        proof_tags = equation_tags([line.text for line in raw.proof])
+        item_texts.append(ItemText(entity, statement, proof, statement_tags, proof_tags))
     return entities, item_texts
 
 

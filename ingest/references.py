@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kg.models import Entity, Reference
 
@@ -28,16 +28,26 @@ _EQUATION_CITATION = re.compile(r"(?<![\w)])\((?P<number>\d+\.\d+)\)")
 _EQUATION_TAG = re.compile(r"(?:^|\s)\((?P<number>\d+\.\d+)\)\s*$")
 # The widest range "Lemmas 4.1–4.9" that is expanded item by item.
 _MAX_RANGE = 50
+# A book numbers all kinds with one counter when at most this share of its dotted
+# numbers is printed by items of two kinds.
+_SHARED_COUNTER_MAX_COLLISIONS = 0.05
 
 
 @dataclass
 class ItemText:
-    """The statement and proof text of one entity, as the reference finder reads them."""
+    """The statement and proof text of one entity, as the reference finder reads them.
+
+    `equation_tags` are the tags printed in the statement, which other items cite
+    as "(2.4)". `proof_tags` are printed in the proof: a citation of one of them
+    elsewhere names an intermediate step, not the item's claim, so it is not
+    resolved to the item. Both are skipped when the item's own text shows them.
+    """
 
     entity: Entity
     statement: PagedText
     proof: PagedText
     equation_tags: list[str]
+    proof_tags: list[str] = field(default_factory=list)
 
 
 class ReferenceResolver:
@@ -48,7 +58,7 @@ class ReferenceResolver:
         self._by_kind_number: dict[tuple[str, str], list[Entity]] = {}
         self._by_number: dict[str, set[str]] = {}
         self._by_equation: dict[str, list[Entity]] = {}
-        self._tags_of = {item.entity.id: item.equation_tags for item in items}
+        self._tags_of = {item.entity.id: item.equation_tags + item.proof_tags for item in items}
         for item in items:
             entity = item.entity
             if entity.number:
@@ -56,27 +66,36 @@ class ReferenceResolver:
                 self._by_number.setdefault(entity.number, set()).add(entity.id)
             for tag in item.equation_tags:
                 self._by_equation.setdefault(tag, []).append(entity)
+        self._shared_counter = _uses_shared_counter(self._by_kind_number)
 
     def find_all(self) -> list[Reference]:
         references: list[Reference] = []
         for item in self.items:
             seen: set[tuple[str, bool]] = set()
+            # A printed label that a cited title resolved means the same item when
+            # the same source cites it again without the title.
+            resolved: dict[tuple[str, str], str] = {}
             for text, in_proof in ((item.statement, False), (item.proof, True)):
-                for reference in self._find_in(item.entity, text, in_proof):
+                for reference in self._find_in(item.entity, text, in_proof, resolved):
                     key = (reference.target_id, reference.in_proof)
                     if key not in seen:
                         seen.add(key)
                         references.append(reference)
         return references
 
-    def _find_in(self, source: Entity, text: PagedText, in_proof: bool) -> list[Reference]:
+    def _find_in(
+        self, source: Entity, text: PagedText, in_proof: bool, resolved: dict[tuple[str, str], str]
+    ) -> list[Reference]:
         found: list[Reference] = []
+        line_starts = set(text.line_starts)
         for match in _CITATION.finditer(text.text):
+            if _is_line_label(text.text, match, line_starts):
+                continue
             kind = HEAD_WORDS[match.group("word").lower()]
             page = text.page_at(match.start())
             surface = re.sub(r"\s+", " ", match.group(0))
             for number in _expand_numbers(match.group("numbers")):
-                target = self._resolve(kind, number, match.group("title"))
+                target = self._resolve(kind, number, match.group("title"), resolved)
                 if target and target != source.id:
                     found.append(Reference(source.id, target, surface, page, in_proof))
         own_tags = set(self._tags_of.get(source.id, ()))
@@ -90,23 +109,42 @@ class ReferenceResolver:
                 found.append(Reference(source.id, target, match.group(0), page, in_proof))
         return found
 
-    def _resolve(self, kind: str, number: str, title: str | None) -> str | None:
+    def _resolve(
+        self, kind: str, number: str, title: str | None, resolved: dict[tuple[str, str], str]
+    ) -> str | None:
         candidates = self._by_kind_number.get((kind, number), [])
-        if len(candidates) > 1 and title:
+        if len(candidates) > 1:
             # Two counters can print the same number, so a cited title picks the item.
-            expected_title = _title_key(title)
-            for entity in candidates:
-                if entity.title and _title_key(entity.title).startswith(expected_title[:20]):
-                    return entity.id
+            if title:
+                expected_title = _title_key(title)
+                for entity in candidates:
+                    if entity.title and _title_key(entity.title).startswith(expected_title[:20]):
+                        resolved[(kind, number)] = entity.id
+                        return entity.id
+            if (kind, number) in resolved:
+                return resolved[(kind, number)]
         if candidates:
             return candidates[0].id
         # Books that number all kinds with one counter are sometimes cited with another
-        # kind word ("Theorem 2.3" for a proposition). Only dotted numbers that name a
-        # single item are accepted, because plain numbers ("Example 1") collide across counters.
+        # kind word ("Corollary 2.19, 3.2" where 3.2 is a lemma). Books with a counter
+        # per kind print "Example 15.13" and "Exercise 15.11" side by side, so there the
+        # kind word must match. Plain numbers ("Example 1") collide in either case.
         others = self._by_number.get(number, set())
-        if "." in number and len(others) == 1:
+        if self._shared_counter and "." in number and len(others) == 1:
             return next(iter(others))
         return None
+
+
+def _uses_shared_counter(by_kind_number: dict[tuple[str, str], list[Entity]]) -> bool:
+    """Return whether items of different kinds hardly ever print the same dotted number."""
+    kinds_of: dict[str, set[str]] = {}
+    for kind, number in by_kind_number:
+        if "." in number:
+            kinds_of.setdefault(number, set()).add(kind)
+    if not kinds_of:
+        return False
+    collisions = sum(1 for kinds in kinds_of.values() if len(kinds) > 1)
+    return collisions <= _SHARED_COUNTER_MAX_COLLISIONS * len(kinds_of)
 
 
 def _latest_before(entities: list[Entity], source: Entity) -> str | None:
@@ -134,6 +172,17 @@ def _expand_numbers(numbers: str) -> list[str]:
             result.extend(_range_between(matches[index - 1].group("number"), number))
         result.append(number)
     return list(dict.fromkeys(result))
+
+
+def _is_line_label(text: str, match: re.Match[str], line_starts: set[int]) -> bool:
+    """Return whether the cited number is a line label: it starts a printed line and a colon follows.
+
+    Algorithm listings number their lines ("1: Input: ..."), so a caption such as
+    "Kruskal's Algorithm" before the first line would otherwise read as "Algorithm 1".
+    """
+    start = match.start("numbers")
+    end = match.end("numbers")
+    return start in line_starts and text[end : end + 1] == ":"
 
 
 def _range_between(first: str, last: str) -> list[str]:

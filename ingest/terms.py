@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 
+from kg.errors import LemmagraphError
 from kg.models import DEFINES, MENTIONS, Entity, Term, TermLink
 
 from ingest.pdf_reader import Line
@@ -27,6 +28,32 @@ _STOP_TERMS = {"if", "iff", "then", "and", "or", "not", "only if", "for all", "t
 _ITALIC_BODY_SHARE = 0.6
 
 
+@lru_cache(maxsize=1)
+def english_pipeline():
+    """Build spaCy's blank English pipeline with the lookup lemmatizer, once per process.
+
+    The lemma table comes from spacy-lookups-data, so no model is downloaded.
+    Importing spaCy takes a few seconds because thinc imports torch when it is installed.
+    """
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    try:
+        nlp.initialize()
+    except (ValueError, OSError) as error:
+        raise LemmagraphError(
+            f"spaCy's English lemma table cannot be loaded ({error}); "
+            "install it with 'pip install spacy-lookups-data'"
+        ) from error
+    return nlp
+
+
+def lemmatize(text: str) -> list[str]:
+    """Return the lemmas of the lower-cased tokens of `text`."""
+    return [token.lemma_ for token in english_pipeline()(text.lower())]
+
+
 @dataclass
 class DefinitionSource:
     """A definition entity with its statement lines and the length of its head."""
@@ -42,19 +69,9 @@ class TermFinder:
     def __init__(self, book_id: str) -> None:
         self.book_id = book_id
 
-    @cached_property
-    def nlp(self):  # spacy.Language; spaCy is imported lazily because loading it takes seconds
-        import spacy
-
-        nlp = spacy.blank("en")
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()
-        return nlp
-
     def normalize(self, surface: str) -> str:
         """Return the lower-cased, lemmatized form that keys a term."""
-        doc = self.nlp(surface.lower().strip())
-        return " ".join(token.lemma_ for token in doc if not token.is_space).strip()
+        return " ".join(lemmatize(surface))
 
     def find(
         self, definitions: list[DefinitionSource], entities: list[Entity]
@@ -78,17 +95,20 @@ class TermFinder:
         return list(terms.values()), links
 
     def _mentions(self, terms: dict[str, Term], defined_at: dict[str, int], entities: list[Entity]) -> list[TermLink]:
-        from spacy.matcher import PhraseMatcher
-
+        """Link each item to the terms whose lemmas occur in its text, after their definition."""
         if not terms:
             return []
-        matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
+        from spacy.matcher import PhraseMatcher
+
+        nlp = english_pipeline()
+        matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
         for term_id, term in terms.items():
-            matcher.add(term_id, [self.nlp(term.surface.lower())])
+            matcher.add(term_id, [nlp(term.surface.lower())])
+
         links: list[TermLink] = []
         texts = (f"{entity.text} {entity.proof}".lower() for entity in entities)
-        for entity, doc in zip(entities, self.nlp.pipe(texts, batch_size=64)):
-            found = {self.nlp.vocab.strings[match_id] for match_id, _start, _end in matcher(doc)}
+        for entity, doc in zip(entities, nlp.pipe(texts, batch_size=64)):
+            found = {nlp.vocab.strings[match_id] for match_id, _start, _end in matcher(doc)}
             for term_id in sorted(found):
                 if entity.order > defined_at[term_id]:
                     links.append(TermLink(entity.id, term_id, MENTIONS))

@@ -68,8 +68,18 @@ def test_optimization_book_scores(optimization_book) -> None:
     _, report = optimization_book
     assert report.items.f1 >= 0.99
     assert report.page_accuracy >= 0.99
-    assert report.references.recall >= 0.97
-    assert report.references.precision >= 0.92
+    assert report.references.recall >= 0.98
+    assert report.references.precision >= 0.98
+
+
+def test_optimization_book_kind_scores(optimization_book) -> None:
+    _, report = optimization_book
+    # Bold "Remark." paragraph labels at the margin are not items; the boxed remarks are.
+    assert report.items_by_kind["remark"].precision >= 0.95
+    # "Recipe:" boxes count; two untitled algorithm boxes are still missed.
+    assert report.items_by_kind["algorithm"].recall >= 0.8
+    for kind in ("definition", "example", "exercise", "theorem"):
+        assert report.items_by_kind[kind].f1 >= 0.99, kind
 
 
 @pytest.mark.parametrize(
@@ -101,4 +111,24 @@ def test_blueprint_scores(blueprint_book) -> None:
     assert report.items.f1 >= 0.99
     assert report.page_accuracy >= 0.99
     assert report.references.recall >= 0.98
-    assert report.references.precision >= 0.94
+    # The remaining extra edges come from two proofs printed after a remark paragraph,
+    # which the gold file does not count as the proof of the lemma above them.
+    assert report.references.precision >= 0.97
+
+
+def test_blueprint_narrative_not_in_definition(blueprint_book) -> None:
+    graph, _ = blueprint_book
+    definition = _item(graph, "definition", "8.1")
+    assert "Previously" not in definition.text
+
+
+def test_blueprint_symbols(blueprint_book) -> None:
+    graph, _ = blueprint_book
+    symbols = {term.name: term for term in graph.terms if term.id.startswith("pfr:symbol:")}
+    assert {"\U0001d451[", "\u210d[", "\U0001d702"} <= set(symbols)
+    distance = symbols["\U0001d451["].id
+    definers = {link.entity_id for link in graph.term_links if link.term_id == distance and link.type == "DEFINES"}
+    mentions = {link.entity_id for link in graph.term_links if link.term_id == distance and link.type == "MENTIONS"}
+    # Definition 3.19 extends the distance to conditioned variables with the same symbol.
+    assert definers == {"pfr:definition:3.8", "pfr:definition:3.19"}
+    assert "pfr:lemma:3.13" in mentions

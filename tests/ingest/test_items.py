@@ -191,3 +191,41 @@ def test_head_with_period_in_body_font(ingest_pages) -> None:
         ("notation", "1.19"),
     ]
     assert graph.entities[0].text == "Prove that the half-space is convex."
+
+
+def _boxed_remarks(count: int) -> list[list[tuple]]:
+    """Numbered remarks whose heads sit in a box, 15 points right of the text margin."""
+    from tests.ingest.pdf_builder import INDENT
+
+    lines = []
+    for index in range(1, count + 1):
+        lines.append([INDENT, (f"Remark 2.{index}.", "bold"), (" A boxed remark on the topic.", "regular")])
+        lines.append([("Narrative text at the margin continues after the box here.", "regular")])
+    return lines
+
+
+def test_unnumbered_label_unlike_numbered_heads_dropped(ingest_pages) -> None:
+    graph = ingest_pages([_boxed_remarks(5) + [
+        [("Remark.", "bold"), (" A bold paragraph label at the margin, not an item.", "regular")],
+    ]])
+
+    assert [entity.number for entity in graph.entities] == ["2.1", "2.2", "2.3", "2.4", "2.5"]
+
+
+def test_unnumbered_head_like_numbered_heads_kept(ingest_pages) -> None:
+    theorems = [[(f"Theorem 1.{index}.", "bold"), (" A numbered result on every set.", "italic")] for index in range(1, 6)]
+    graph = ingest_pages([theorems + [
+        [("Theorem.", "bold"), (" An unnumbered classical result, set like the others.", "italic")],
+    ]])
+
+    assert [entity.number for entity in graph.entities] == ["1.1", "1.2", "1.3", "1.4", "1.5", None]
+
+
+def test_recipe_box_is_algorithm(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Recipe:", "bold"), (" Ranging in the Dictionary", "bold")],
+        [("Perturb the right-hand side and read off the new basic values.", "regular")],
+    ]])
+
+    [algorithm] = graph.entities
+    assert (algorithm.kind, algorithm.number, algorithm.title) == ("algorithm", None, "Ranging in the Dictionary")

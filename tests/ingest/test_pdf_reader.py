@@ -134,3 +134,16 @@ def test_scanned_pdf_without_text_rejected(tmp_path: Path) -> None:
     with PdfReader(path) as reader:
         with pytest.raises(PdfError, match="no text layer"):
             list(reader.pages())
+
+
+def test_page_number_above_margin_band_dropped(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for row in range(3):
+        page.insert_text((72, 600 + 14 * row), f"{BODY} Row {row}.", fontname="Times-Roman", fontsize=10)
+    # 735 lies above the bottom margin band (the last 8 percent of the page height).
+    page.insert_text((290, 735), "17", fontname="Times-Roman", fontsize=10)
+    path = tmp_path / "folio.pdf"
+    doc.save(path)
+
+    assert _page_texts(path) == [[f"{BODY} Row {row}." for row in range(3)]]

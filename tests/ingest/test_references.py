@@ -95,3 +95,64 @@ def test_self_and_unknown_references_ignored(ingest_pages) -> None:
     ]])
 
     assert graph.references == []
+
+
+def test_algorithm_line_label_not_citation(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Algorithm 1", "bold"), (" Prim's method for spanning trees", "regular")],
+        [("Algorithm 2", "bold"), (" Kruskal's Algorithm", "regular")],
+        [("1: Input: a connected graph with weighted edges.", "regular")],
+    ]])
+
+    assert graph.references == []
+
+
+def test_repeated_label_keeps_title_resolution(ingest_pages) -> None:
+    # The book prints "Example 4.1" twice. The cited title picks the second one, so a
+    # later citation in the same item without the title means the same example.
+    graph = ingest_pages([[
+        [("Example 4.1.", "bold"), (" Summing over the months of a year.", "regular")],
+        [("Example 4.1:", "bold"), (" Production Planning", "bold")],
+        [("Plan the production over ten periods at least cost.", "regular")],
+        [("Exercise 4.2", "bold"), (" Redo Example 4.1 (Production Planning) with new data.", "regular")],
+        [("See also Example 4.1 for the workbook.", "regular")],
+    ]])
+
+    targets = {reference.target_id for reference in graph.references}
+    assert targets == {"test:example:4.1~2"}
+
+
+def test_other_kind_fallback_needs_shared_counter(ingest_pages) -> None:
+    # Examples and exercises have their own counters here (both print 2.1), so
+    # "Example 2.3" must not resolve to Exercise 2.3.
+    graph = ingest_pages([[
+        [("Example 2.1.", "bold"), (" The first example of the section.", "regular")],
+        [("Exercise 2.1", "bold"), (" The first exercise of the section.", "regular")],
+        [("Exercise 2.2", "bold"), (" Another exercise of the section.", "regular")],
+        [("Exercise 2.3", "bold"), (" A third exercise of the section.", "regular")],
+        [("Exercise 2.4", "bold"), (" Compare with Example 2.1 and Example 2.3.", "regular")],
+    ]])
+
+    assert _edges(graph) == {("Exercise 2.4", "Example 2.1")}
+
+
+def test_other_kind_fallback_with_shared_counter(ingest_pages) -> None:
+    graph = ingest_pages([_lemmas(2) + [
+        [("Corollary 1.3.", "bold"), (" By Corollary 1.1, 1.2 every set is small.", "italic")],
+    ]])
+
+    assert _edges(graph) == {("Corollary 1.3", "Lemma 1.1"), ("Corollary 1.3", "Lemma 1.2")}
+
+
+def test_equation_tag_in_proof_not_cited_item(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Lemma 2.1.", "bold"), (" Every feasible point is bounded.", "italic")],
+        [("Proof.", "italic"), (" Summing the constraints gives", "regular")],
+        [("x + y \u2264 1", "regular")],
+        [("(2.2)", "regular")],
+        [("and the claim follows.", "regular")],
+        [("Lemma 2.3.", "bold"), (" Every feasible point is small.", "italic")],
+        [("Proof.", "italic"), (" The step (2.2) applies here too.", "regular")],
+    ]])
+
+    assert graph.references == []

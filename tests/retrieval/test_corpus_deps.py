@@ -69,11 +69,11 @@ def test_blueprint_fused_beats_ablations(blueprint, group):
 
 
 def test_optimization_fused_beats_ablations(optimization):
-    # Citations alone already reach recall@10 of 1.0 here, so fused can only tie
-    # them on recall and must win on MRR.
+    # Every gold edge here is a printed citation, so citations alone can reach recall@10
+    # and MRR of 1.0; fused must then tie them and beat the other signals.
     fused = optimization.variants["fused"]["ref"]
 
     for variant in ("citations", "vectors", "terms"):
         assert fused.recall[10] >= optimization.variants[variant]["ref"].recall[10], variant
-    assert fused.mrr > optimization.variants["citations"]["ref"].mrr
+    assert fused.mrr >= optimization.variants["citations"]["ref"].mrr
     assert fused.recall[10] > optimization.variants["vectors"]["ref"].recall[10]
