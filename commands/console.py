@@ -1,0 +1,65 @@
+"""Output helpers shared by the command modules: consoles, JSON and item formatting.
+
+Results go to stdout; progress, warnings and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+
+from commands.services import Services
+from commands.settings import resolve_settings
+from kg.models import Entity, LeanTarget
+from retrieval.models import DependencyContext
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False)
+
+
+def services_for(ctx: click.Context, **flags: object) -> Services:
+    settings = resolve_settings({**ctx.obj, **flags})
+    services = Services(settings)
+    ctx.call_on_close(services.close)
+    return services
+
+
+def print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def entity_dict(entity: Entity) -> dict:
+    return {
+        "id": entity.id,
+        "kind": entity.kind,
+        "number": entity.number,
+        "title": entity.title,
+        "page": entity.page,
+    }
+
+
+def print_target(target: LeanTarget) -> None:
+    reason = f" ({target.status_reason})" if target.status_reason else ""
+    stdout.print(f"[bold]Lean target {target.id}[/bold]: {target.status}{reason}", highlight=False)
+    cost = f"{target.cost_usd:.4f} USD" if target.price_known else "unknown price"
+    cached = f", {target.cached_calls} answers from cache" if target.cached_calls else ""
+    stdout.print(
+        f"model {target.model}, {target.prompt_tokens} prompt + {target.completion_tokens} completion tokens, "
+        f"{cost}{cached}, {target.repair_rounds} repair rounds, verdict {target.verdict or 'none'}",
+        markup=False,
+    )
+    if target.dropped_context_ids:
+        stdout.print("dropped from the context: " + ", ".join(target.dropped_context_ids), markup=False)
+    stdout.print(target.informal_statement, markup=False)
+    stdout.print(target.lean_code, markup=False)
+    stdout.print(target.check_output, markup=False)
+    if target.lean_path:
+        stdout.print(f"written to {target.lean_path}", markup=False)
+
+
+def print_context(context: DependencyContext) -> None:
+    from commands.dependency_output import print_tree
+
+    print_tree(stdout, context)

@@ -1,0 +1,131 @@
+"""Commands that build prompts and formalize items: prompt and formalize."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from commands.console import print_json, print_target, services_for, stderr, stdout
+from commands.references import resolve_item
+from kg.errors import LemmagraphError
+
+_CONTEXT_WINDOW_HELP = ("Tokens the model accepts, prompt and answer together; context items are dropped, "
+                        "least needed first, to fit [env LEMMAGRAPH_CONTEXT_WINDOW; default 32768].")
+
+@click.command()
+@click.argument("book_id", metavar="BOOK")
+@click.argument("ref", metavar="REF")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
+              help="How many ranked dependencies seed the context closure.")
+@click.option("--context-window", type=click.IntRange(min=1), default=None, help=_CONTEXT_WINDOW_HELP)
+@click.pass_context
+def prompt(ctx: click.Context, book_id: str, ref: str, top: int, context_window: int | None) -> None:
+    """Print exactly the prompt that `formalize` would send for REF.
+
+    The dropped context items, if any, are listed on stderr.
+
+    Example: lemmagraph prompt oor "Exercise 3.4" --context-window 8192
+    """
+    services = services_for(ctx, context_window=context_window)
+    target = resolve_item(services.store, book_id, ref)
+    built = services.formalization_prompt(services.formalization_context(target, top))
+    click.echo(built.render(), nl=False)
+    stderr.print(
+        f"{len(built.context_ids)} context items, about {built.estimated_tokens} tokens"
+        + (f"; dropped to fit the context window: {', '.join(built.dropped_ids)}" if built.dropped_ids else ""),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@click.command()
+@click.argument("book_id", metavar="BOOK")
+@click.argument("ref", metavar="[REF]", required=False)
+@click.option("--chapter", default=None, help="Formalize every item of this chapter, such as 3.")
+@click.option("--section", default=None, help='Formalize every item of this section, such as "3.2".')
+@click.option("--all", "whole_book", is_flag=True, help="Formalize every item of the book.")
+@click.option("--endpoints", "endpoints_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="TOML file with an [[endpoints]] array for a batch [default: [[endpoints]] in the "
+                   "workspace lemmagraph.toml, else the single --base-url endpoint].")
+@click.option("--escalate", default=None,
+              help="Comma-separated endpoint or model names, small first: a target that fails its checks "
+                   "or review on one is sent to the next.")
+@click.option("--redo", is_flag=True, help="In a batch, formalize items again even when one is already accepted.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
+              help="How many ranked dependencies seed the context closure.")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint [env OPENAI_BASE_URL].")
+@click.option("--api-key", default=None, help="API key of the endpoint [env OPENAI_API_KEY].")
+@click.option("--model", default=None, help="Model name [env LEMMAGRAPH_MODEL].")
+@click.option("--timeout", default=None, type=float, help="Seconds to wait for one answer [default 120].")
+@click.option("--context-window", type=click.IntRange(min=1), default=None, help=_CONTEXT_WINDOW_HELP)
+@click.option("--repair-rounds", type=click.IntRange(min=0), default=None,
+              help="How many times a failed check is sent back to the model for a fix "
+                   "[env LEMMAGRAPH_REPAIR_ROUNDS; default 2].")
+@click.option("--no-cache", is_flag=True, help="Send every request even when the response cache has its answer.")
+@click.option("--no-review", is_flag=True, help="Skip the semantic review (the second model call).")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored target, or the batch report, as JSON.")
+@click.pass_context
+def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | None, section: str | None,
+              whole_book: bool, endpoints_file: Path | None, escalate: str | None, redo: bool, top: int,
+              base_url: str | None, api_key: str | None, model: str | None, timeout: float | None,
+              context_window: int | None, repair_rounds: int | None, no_cache: bool, no_review: bool,
+              as_json: bool) -> None:
+    """Generate, check and store Lean 4 targets for REF, or for a chapter, a section or the whole book.
+
+    Each run stores a new attempt and keeps the earlier ones. A batch formalizes
+    the items an item needs first, runs independent items at once on every
+    endpoint, and skips items already accepted, so a killed batch resumes where it
+    stopped. Exit status 1 when a target failed its checks.
+
+    Example: lemmagraph formalize oor --chapter 3 --endpoints endpoints.toml --escalate small,large
+    """
+    scopes = sum(1 for given in (ref, chapter, section, whole_book) if given)
+    if scopes != 1:
+        raise click.UsageError("give exactly one of REF, --chapter, --section or --all")
+    if ref is None:
+        _formalize_batch(ctx, book_id, chapter, section, top, endpoints_file, escalate, redo, as_json,
+                         dict(base_url=base_url, api_key=api_key, model=model, timeout=timeout,
+                              context_window=context_window, repair_rounds=repair_rounds,
+                              no_cache=no_cache, no_review=no_review))
+        return
+    if endpoints_file or escalate or redo:
+        raise click.UsageError("--endpoints, --escalate and --redo apply to a batch: use --chapter, --section or --all")
+    services = services_for(ctx, base_url=base_url, api_key=api_key, model=model, timeout=timeout,
+                         context_window=context_window, repair_rounds=repair_rounds,
+                         no_cache=no_cache, no_review=no_review)
+    formalizer = services.formalizer()
+    target = resolve_item(services.store, book_id, ref)
+    result = formalizer.run(services.formalization_context(target, top))
+    if as_json:
+        print_json(asdict(result))
+    else:
+        print_target(result)
+    if result.status == "failed":
+        raise LemmagraphError(f"the Lean target of {target.label} failed: {result.status_reason}")
+
+
+def _formalize_batch(ctx: click.Context, book_id: str, chapter: str | None, section: str | None, top: int,
+                     endpoints_file: Path | None, escalate: str | None, redo: bool, as_json: bool,
+                     flags: dict) -> None:
+    from commands.batch_output import BatchProgress, makespan_lines, report_dict, summary_tables
+    from commands.formalize_batch import run_formalize_batch
+
+    services = services_for(ctx, **flags)
+    services.store.book(book_id)
+    tiers = [name.strip() for name in escalate.split(",") if name.strip()] if escalate else None
+    with BatchProgress(stderr) as progress:
+        report = run_formalize_batch(services, book_id, chapter=chapter, section=section, top=top,
+                                     endpoints_file=endpoints_file, escalate=tiers, redo=redo,
+                                     progress=progress.update)
+    if as_json:
+        print_json(report_dict(report))
+    else:
+        for table in summary_tables(report):
+            stdout.print(table)
+        for line in makespan_lines(report):
+            stdout.print(line, markup=False)
+    failed = report.count("failed")
+    if failed:
+        raise LemmagraphError(f"{failed} of {len(report.results)} targets failed; rerun to retry only those")
