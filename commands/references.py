@@ -57,13 +57,14 @@ def resolve_item(store: GraphStore, book_id: str, ref: str) -> Entity:
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        labels = " or ".join(f"'{entity.label}'" for entity in matches)
-        raise NotFoundError(f"{ref!r} names several items in {book_id}: say which, {labels}")
+        choices = " or ".join(f"'{entity.id}' ({entity.label}, page {entity.page})" for entity in matches)
+        fix = "give the item id" if kind else "add the kind, such as 'Lemma 3.2', or give the item id"
+        raise NotFoundError(f"{ref!r} names several items in {book_id}: {fix}: {choices}")
 
     labels = [entity.label for entity in store.entities(book_id)]
-    wanted = f"{kind.capitalize()} {number}" if kind else number
-    close = difflib.get_close_matches(wanted, labels, n=3, cutoff=0.6)
+    requested = f"{kind.capitalize()} {number}" if kind else number
+    close = difflib.get_close_matches(requested, labels, n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     if not labels:
         hint = "; the book has no items"
-    raise NotFoundError(f"no {wanted} in {summary.book.id}{hint}")
+    raise NotFoundError(f"no {requested} in {summary.book.id}{hint}")
