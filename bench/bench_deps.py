@@ -33,12 +33,13 @@ def percentile(samples: list[float], share: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def measure_in_process(home: Path, book_id: str) -> dict:
+def measure_in_process(home: Path, book_id: str, store_flags: dict | None = None) -> dict:
+    """Time resolving and ranking every item; `store_flags` selects another store, as the CLI flags do."""
     from commands.references import resolve_item
     from commands.services import Services
     from commands.settings import resolve_settings
 
-    services = Services(resolve_settings({"home": home}, environ={}))
+    services = Services(resolve_settings({"home": home, **(store_flags or {})}, environ={}))
     try:
         entities = services.store.entities(book_id)
         label_counts: dict[str, int] = {}

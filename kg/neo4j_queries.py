@@ -217,10 +217,13 @@ RETURN b AS book, e.kind AS kind, count(e) AS count
 ORDER BY b.id, kind
 """
 
-KIND_COUNTS_OF_BOOK = """
-MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)
+# One row per kind of the book's items, or one row with a null kind when it has
+# no items. A missing or incomplete book gives no rows.
+COMPLETE_BOOK_WITH_KIND_COUNTS = """
+MATCH (b:Book {id: $book_id})
 WHERE b.complete
-RETURN e.kind AS kind, count(e) AS count
+OPTIONAL MATCH (b)-[:CONTAINS]->(e:Entity)
+RETURN b AS book, e.kind AS kind, count(e) AS count
 ORDER BY kind
 """
 
@@ -251,30 +254,37 @@ RETURN e AS entity
 ORDER BY e.ord, e.id
 """
 
+# The queries keyed by one item return no rows when the item does not exist,
+# and one row with null edge columns when it has no such edge. So one round
+# trip also checks that the item exists.
 REFERENCES_FROM = """
-MATCH (b:Book)-[:CONTAINS]->(a:Entity {id: $entity_id})-[r:REFERENCES]->(t:Entity)
+MATCH (b:Book)-[:CONTAINS]->(a:Entity {id: $entity_id})
 WHERE b.complete
-RETURN a.id, t.id, r.surface, r.page, r.in_proof
+OPTIONAL MATCH (a)-[r:REFERENCES]->(t:Entity)
+RETURN a.id AS source_id, t.id AS target_id, r.surface AS surface, r.page AS page, r.in_proof AS in_proof
 ORDER BY r.seq
 """
 
 REFERENCES_TO = """
-MATCH (b:Book)-[:CONTAINS]->(t:Entity {id: $entity_id})<-[r:REFERENCES]-(a:Entity)
+MATCH (b:Book)-[:CONTAINS]->(t:Entity {id: $entity_id})
 WHERE b.complete
-RETURN a.id, t.id, r.surface, r.page, r.in_proof
+OPTIONAL MATCH (t)<-[r:REFERENCES]-(a:Entity)
+RETURN a.id AS source_id, t.id AS target_id, r.surface AS surface, r.page AS page, r.in_proof AS in_proof
 ORDER BY a.ord, a.id, r.seq
 """
 
 TERMS_DEFINED_BY = """
-MATCH (b:Book)-[:CONTAINS]->(e:Entity {id: $entity_id})-[:DEFINES]->(t:Term)
+MATCH (b:Book)-[:CONTAINS]->(e:Entity {id: $entity_id})
 WHERE b.complete
+OPTIONAL MATCH (e)-[:DEFINES]->(t:Term)
 RETURN t AS term
 ORDER BY t.name, t.id
 """
 
 TERMS_MENTIONED_BY = """
-MATCH (b:Book)-[:CONTAINS]->(e:Entity {id: $entity_id})-[:MENTIONS]->(t:Term)
+MATCH (b:Book)-[:CONTAINS]->(e:Entity {id: $entity_id})
 WHERE b.complete
+OPTIONAL MATCH (e)-[:MENTIONS]->(t:Term)
 RETURN t AS term
 ORDER BY t.name, t.id
 """

@@ -294,12 +294,11 @@ class Neo4jStore(GraphStore):
         return [_summary(books[book_id], counts[book_id]) for book_id in sorted(books)]
 
     def book(self, book_id: str) -> BookSummary:
-        records = self._read(q.COMPLETE_BOOK, book_id=book_id)
+        records = self._read(q.COMPLETE_BOOK_WITH_KIND_COUNTS, book_id=book_id)
         if not records:
             raise _book_not_found(book_id)
         book = _book_from_node(_properties(records[0]["book"]))
-        kind_records = self._read(q.KIND_COUNTS_OF_BOOK, book_id=book_id)
-        return _summary(book, {record["kind"]: record["count"] for record in kind_records})
+        return _summary(book, {record["kind"]: record["count"] for record in records if record["kind"] is not None})
 
     def entities(self, book_id: str) -> list[Entity]:
         records = self._read(q.ENTITIES_OF_BOOK, book_id=book_id)
@@ -325,16 +324,16 @@ class Neo4jStore(GraphStore):
     # --- Reading edges ------------------------------------------------------
 
     def references_from(self, entity_id: str) -> list[Reference]:
-        return self._entity_records(q.REFERENCES_FROM, entity_id, lambda r: _reference_from_row(r.values()))
+        return self._entity_records(q.REFERENCES_FROM, entity_id, "target_id", _reference)
 
     def references_to(self, entity_id: str) -> list[Reference]:
-        return self._entity_records(q.REFERENCES_TO, entity_id, lambda r: _reference_from_row(r.values()))
+        return self._entity_records(q.REFERENCES_TO, entity_id, "source_id", _reference)
 
     def terms_defined_by(self, entity_id: str) -> list[Term]:
-        return self._entity_records(q.TERMS_DEFINED_BY, entity_id, _term)
+        return self._entity_records(q.TERMS_DEFINED_BY, entity_id, "term", _term)
 
     def terms_mentioned_by(self, entity_id: str) -> list[Term]:
-        return self._entity_records(q.TERMS_MENTIONED_BY, entity_id, _term)
+        return self._entity_records(q.TERMS_MENTIONED_BY, entity_id, "term", _term)
 
     def definers_of(self, term_id: str) -> list[Entity]:
         records = self._read(q.DEFINERS_OF, term_id=term_id)
@@ -359,12 +358,18 @@ class Neo4jStore(GraphStore):
         ]
         return sorted(edges, key=lambda edge: (edge.type, edge.source, edge.target))
 
-    def _entity_records(self, query: str, entity_id: str, convert: Callable[[neo4j.Record], T]) -> list[T]:
-        """Run a query keyed by one item, and check that the item exists when no records come back."""
+    def _entity_records(
+        self, query: str, entity_id: str, edge_column: str, convert: Callable[[neo4j.Record], T]
+    ) -> list[T]:
+        """Run a query keyed by one item and convert the rows whose `edge_column` is not null.
+
+        The query returns no rows when the item does not exist, which raises
+        `NotFoundError`, and one row with null edge columns when it has no edges.
+        """
         records = self._read(query, entity_id=entity_id)
         if not records:
-            self.entity(entity_id)
-        return [convert(record) for record in records]
+            raise _entity_not_found(entity_id)
+        return [convert(record) for record in records if record[edge_column] is not None]
 
     def _require_book(self, book_id: str) -> None:
         if not self._read(q.COMPLETE_BOOK, book_id=book_id):
@@ -433,6 +438,10 @@ def _properties(node: neo4j.graph.Node) -> defaultdict[str, Any]:
 
 def _entity(record: Mapping[str, Any]) -> Entity:
     return _entity_from_node(_properties(record["entity"]))
+
+
+def _reference(record: neo4j.Record) -> Reference:
+    return _reference_from_row(record.values())
 
 
 def _term(record: Mapping[str, Any]) -> Term:

@@ -11,6 +11,11 @@ the book has no items.
 One vector index, `entity_embedding`, with cosine similarity covers every
 book. Its dimension is fixed by the first `write`; vectors of another
 dimension are rejected.
+
+A search whose candidate pool would cover the whole book anyway (dependency
+recovery requests 200 neighbours) skips the vector index: it loads the book's
+vectors once per `Neo4jVectorIndex` and ranks them exactly in process, as the
+FAISS index does. Smaller searches on larger books use the vector index.
 """
 
 from __future__ import annotations
@@ -86,6 +91,11 @@ MATCH (n:EntityEmbedding {book_id: $book_id, entity_id: $entity_id})
 RETURN n.embedding AS embedding
 """
 
+EMBEDDINGS_OF_BOOK = """
+MATCH (n:EntityEmbedding {book_id: $book_id})
+RETURN n.entity_id AS entity_id, n.embedding AS embedding
+"""
+
 EMBEDDING_COUNT = "MATCH (n:EntityEmbedding) RETURN count(n) AS count"
 
 # The index covers every book, so it is asked for `$candidates` neighbours and
@@ -106,13 +116,19 @@ class Neo4jVectorIndex(VectorIndex):
     """Item embeddings on `EntityEmbedding` nodes, searched with the `entity_embedding` vector index.
 
     NOTE: Neo4j's vector index is approximate (HNSW), unlike the exact FAISS
-    index, so a search can miss a true nearest neighbour in a large book.
+    index, so a search that uses it can miss a true nearest neighbour in a
+    large book. A book's vector count and loaded vectors are cached for the
+    life of this object, as the FAISS index caches its files. So a rewrite of
+    the book by another process is not seen until a new object is made.
     """
 
     def __init__(self, driver: neo4j.Driver, database: str | None = None) -> None:
         self._driver = driver
         self._database = database
         self._schema_ready = False
+        self._counts: dict[str, int] = {}
+        # book id -> (entity ids, their vectors as rows, row of each entity id)
+        self._loaded: dict[str, tuple[list[str], np.ndarray, dict[str, int]]] = {}
 
     # --- Low-level execution ------------------------------------------------
 
@@ -155,6 +171,7 @@ class Neo4jVectorIndex(VectorIndex):
         self._write(AWAIT_INDEX, name=INDEX_NAME, seconds=INDEX_WAIT_SECONDS)
 
     def _delete_embeddings(self, book_id: str) -> None:
+        self._forget(book_id)
         self._write(DELETE_SET, book_id=book_id)
         while True:
             records = self._write(DELETE_EMBEDDINGS_BATCH, book_id=book_id, limit=WRITE_BATCH_ROWS)
@@ -178,24 +195,45 @@ class Neo4jVectorIndex(VectorIndex):
         for start in range(0, len(rows), WRITE_BATCH_ROWS):
             self._write(CREATE_EMBEDDINGS, rows=rows[start : start + WRITE_BATCH_ROWS], book_id=book_id)
         self._write(CREATE_SET, book_id=book_id, count=len(rows), dimension=dimension)
+        self._forget(book_id)
         log.debug("wrote %d vectors for book %s to Neo4j", len(rows), book_id)
 
     def vector(self, book_id: str, entity_id: str) -> np.ndarray | None:
         self._require_set(book_id)
+        if book_id in self._loaded:
+            _, matrix, rows = self._loaded[book_id]
+            row = rows.get(entity_id)
+            return None if row is None else matrix[row]
         records = self._read(EMBEDDING_OF_ENTITY, book_id=book_id, entity_id=entity_id)
         if not records:
             return None
         return np.asarray(records[0]["embedding"], dtype=np.float32)
 
     def search(self, book_id: str, query: np.ndarray, k: int) -> list[Neighbour]:
-        k = min(k, self._require_set(book_id))
+        count = self._require_set(book_id)
+        k = min(k, count)
         if k <= 0:
             return []
-        query_list = [float(value) for value in np.asarray(query, dtype=np.float32).reshape(-1)]
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        candidates = max(4 * k, 50)
+        if candidates >= count:
+            return self._search_exactly(book_id, query, k)
+        return self._search_index(book_id, query, k, candidates)
+
+    def _search_exactly(self, book_id: str, query: np.ndarray, k: int) -> list[Neighbour]:
+        """Rank all of the book's vectors by inner product, which is cosine similarity for unit vectors."""
+        entity_ids, matrix, _ = self._load(book_id)
+        similarities = matrix @ query
+        # A stable sort keeps equal scores in stored order, so repeated searches agree.
+        order = np.argsort(-similarities, kind="stable")[:k]
+        return [Neighbour(entity_ids[row], float(similarities[row])) for row in order]
+
+    def _search_index(self, book_id: str, query: np.ndarray, k: int, candidates: int) -> list[Neighbour]:
+        query_list = [float(value) for value in query]
         total = self._read(EMBEDDING_COUNT)[0]["count"]
 
         # Ask for more candidates until k of them belong to the book or the index has no more.
-        candidates = min(total, max(4 * k, 50))
+        candidates = min(total, candidates)
         while True:
             records = self._read(
                 NEAREST_IN_BOOK,
@@ -212,15 +250,31 @@ class Neo4jVectorIndex(VectorIndex):
         # Neo4j 5.26's vector.similarity.cosine returns (1 + c) / 2 for cosine similarity c.
         return [Neighbour(record["entity_id"], 2.0 * record["score"] - 1.0) for record in records]
 
+    def _load(self, book_id: str) -> tuple[list[str], np.ndarray, dict[str, int]]:
+        """Fetch every vector of the book in one query, once per book."""
+        if book_id not in self._loaded:
+            records = self._read(EMBEDDINGS_OF_BOOK, book_id=book_id)
+            entity_ids = [record["entity_id"] for record in records]
+            matrix = np.asarray([record["embedding"] for record in records], dtype=np.float32)
+            self._loaded[book_id] = (entity_ids, matrix, {entity_id: row for row, entity_id in enumerate(entity_ids)})
+        return self._loaded[book_id]
+
+    def _forget(self, book_id: str) -> None:
+        self._counts.pop(book_id, None)
+        self._loaded.pop(book_id, None)
+
     def delete(self, book_id: str) -> None:
         self._delete_embeddings(book_id)
 
     def _require_set(self, book_id: str) -> int:
         """Return the number of vectors of the book, or raise when none were written."""
+        if book_id in self._counts:
+            return self._counts[book_id]
         records = self._read(EMBEDDING_SET, book_id=book_id)
         if not records:
             raise RetrievalError(
                 f"no vectors for book {book_id!r} in Neo4j: "
                 f"ingest the book again with 'lemmagraph --store neo4j ingest PDF --book {book_id}'"
             )
-        return int(records[0]["count"])
+        self._counts[book_id] = int(records[0]["count"])
+        return self._counts[book_id]

@@ -1,7 +1,4 @@
-"""Neo4jVectorIndex against the shared test server.
-
-It lives under tests/kg because the Neo4j server fixtures are in tests/kg/conftest.py.
-"""
+"""Neo4jVectorIndex against the shared test server."""
 
 from __future__ import annotations
 
@@ -100,3 +97,59 @@ def test_other_dimension_rejected(index):
 
     with pytest.raises(RetrievalError, match="384-dimensional"):
         index.write("c", ["c:x"], np.ones((1, 8), dtype=np.float32))
+
+
+def test_small_search_uses_vector_index(index):
+    # 4 * k candidates are fewer than the book's 300 vectors, so the search goes
+    # through the vector index rather than the exact in-process ranking.
+    vectors = unit_rows(300, seed=11)
+    ids = [f"b:item:{i}" for i in range(300)]
+    index.write("b", ids, vectors)
+    query = vectors[7] + 0.3 * vectors[3]
+    query /= np.linalg.norm(query)
+
+    neighbours = index.search("b", query, k=5)
+
+    expected = np.argsort(-(vectors @ query))[:5]
+    assert [n.entity_id for n in neighbours] == [ids[i] for i in expected]
+    assert neighbours[0].similarity == pytest.approx(float(vectors[7] @ query), abs=1e-4)
+    assert "b" not in index._loaded
+
+
+def test_index_search_fetches_more_for_small_book(index):
+    # The query is closest to the other book's 400 items, so the first candidates
+    # from the shared index all belong to it and the search must ask for more.
+    other = unit_rows(400, seed=12)
+    index.write("other", [f"other:item:{i}" for i in range(400)], other)
+    vectors = unit_rows(100, seed=13)
+    ids = [f"b:item:{i}" for i in range(100)]
+    index.write("b", ids, vectors)
+
+    neighbours = index.search("b", other[0], k=5)
+
+    expected = np.argsort(-(vectors @ other[0]))[:5]
+    assert [n.entity_id for n in neighbours] == [ids[i] for i in expected]
+
+
+def test_large_search_ranks_exactly(index):
+    vectors = unit_rows(60, seed=14)
+    ids = [f"b:item:{i}" for i in range(60)]
+    index.write("b", ids, vectors)
+
+    neighbours = index.search("b", vectors[5], k=40)
+
+    expected = np.argsort(-(vectors @ vectors[5]), kind="stable")[:40]
+    assert [n.entity_id for n in neighbours] == [ids[i] for i in expected]
+    assert neighbours[0].similarity == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_array_equal(index.vector("b", "b:item:9"), vectors[9])
+
+
+def test_write_after_search_drops_cached_vectors(index):
+    index.write("b", ["b:x", "b:y"], unit_rows(2, seed=15))
+    index.search("b", unit_rows(1, seed=16)[0], k=2)
+    replacement = unit_rows(1, seed=17)
+
+    index.write("b", ["b:z"], replacement)
+
+    assert index.vector("b", "b:x") is None
+    assert [n.entity_id for n in index.search("b", replacement[0], k=3)] == ["b:z"]
