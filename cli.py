@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from commands.console import stderr
+from commands.console import silence_stdout, stderr
 from commands.demo_command import demo
 from commands.dependency_commands import deps, search
 from commands.formalize_commands import formalize, prompt
@@ -94,9 +94,12 @@ def run() -> None:
         stderr.print(f"error: {error}", markup=False)
         sys.exit(1)
     except BrokenPipeError:
-        # The reader of stdout went away (for example `| head`); that is not a failure.
-        sys.stderr.close()
+        # The reader of stdout went away (for example `| head`), which is not a failure.
+        silence_stdout()
         sys.exit(0)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)
     sys.exit(status if isinstance(status, int) else 0)
 
 

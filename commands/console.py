@@ -6,6 +6,8 @@ Results go to stdout; progress, warnings and errors go to stderr.
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import click
 from rich.console import Console
@@ -15,8 +17,27 @@ from commands.settings import resolve_settings
 from kg.models import Entity, LeanTarget
 from retrieval.models import DependencyContext
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so that writes after a closed pipe do not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+class ResultConsole(Console):
+    """A console whose reader may stop early (`| head`), which is not a failure."""
+
+    def on_broken_pipe(self) -> None:
+        # rich's default exits with status 1; plain click.echo output exits with 0.
+        self.quiet = True
+        silence_stdout()
+        raise SystemExit(0)
+
+
+stdout = ResultConsole(highlight=False, soft_wrap=True)
+# soft_wrap keeps each message on one line when stderr is a file or a pipe.
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def services_for(ctx: click.Context, **flags: object) -> Services:

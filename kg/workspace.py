@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kg.errors import LemmagraphError
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -37,6 +39,12 @@ class Workspace:
 
     def ensure(self) -> Workspace:
         """Create the workspace folders if they are missing and return self."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.vectors_dir.mkdir(exist_ok=True)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            self.vectors_dir.mkdir(exist_ok=True)
+        except OSError as error:
+            raise LemmagraphError(
+                f"cannot create the workspace folder {self.home}: {error.strerror}; "
+                "choose a writable folder with --home or LEMMAGRAPH_HOME"
+            ) from error
         return self

@@ -9,11 +9,6 @@ from kg.store import GraphStore
 from retrieval.embedding import SentenceEmbedder
 from retrieval.vector_index import VectorIndex
 
-# FAISS returns the nearest items of every kind, so a kind filter requests this
-# many times `top` and then filters. A rare kind may still return fewer hits.
-KIND_FILTER_OVERSAMPLING = 20
-
-
 @dataclass(frozen=True)
 class SearchHit:
     entity: Entity
@@ -47,9 +42,11 @@ class SemanticSearcher:
         query = self._embedder.embed([text])[0]
 
         hits: list[SearchHit] = []
-        pool = top * KIND_FILTER_OVERSAMPLING if kind else top
         for book_id in book_ids:
             entities = {entity.id: entity for entity in self._store.entities(book_id)}
+            # The index returns the nearest items of every kind, so a kind filter ranks the
+            # whole book, a few thousand items at most, to return `top` items of that kind.
+            pool = len(entities) if kind else top
             for neighbour in self._vectors.search(book_id, query, pool):
                 entity = entities.get(neighbour.entity_id)
                 if entity is None or (kind and entity.kind != kind):

@@ -187,3 +187,45 @@ def test_delete_unknown_book_fails(capsys, monkeypatch, tmp_path):
 
     assert result.status == 1
     assert "nope" in result.err
+
+
+def test_closed_stdout_pipe_exits_zero(tmp_path):
+    """A reader that stops early (`| head`) is not a failure, for rich and plain output alike."""
+    import subprocess
+
+    from kg.ladybug_store import LadybugStore
+    from kg.models import Book, BookGraph, Entity
+
+    # Far more than a pipe buffer holds, so the writer sees the closed pipe.
+    long_text = "a convex set contains every segment between two of its points. " * 5000
+    graph = BookGraph(
+        Book("big", "Big book", "big.pdf", 1, "0" * 64),
+        entities=[Entity("big:lemma:1.1", "big", "lemma", "1.1", None, long_text, 1, 0)],
+    )
+    with LadybugStore(tmp_path / "graph.lbdb") as store:
+        store.write_book(graph)
+
+    lemmagraph = Path(sys.executable).with_name("lemmagraph")
+    for arguments in (["show", "big", "Lemma 1.1"], ["export", "big"]):
+        with subprocess.Popen(
+            [str(lemmagraph), "--home", str(tmp_path), *arguments],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        ) as process:
+            process.stdout.read(5)
+            process.stdout.close()
+            status = process.wait(timeout=120)
+            err = process.stderr.read().decode()
+
+        assert status == 0, (arguments, err)
+        assert "Traceback" not in err
+
+
+def test_uncreatable_home_fails_cleanly(capsys, monkeypatch, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+
+    result = invoke(capsys, monkeypatch, "--home", str(blocker / "home"), "books")
+
+    assert result.status == 1
+    assert "cannot create the workspace folder" in result.err
+    assert "--home" in result.err

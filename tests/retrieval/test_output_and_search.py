@@ -92,3 +92,32 @@ def test_search_rejects_empty_text(chain_workspace, embedder):
     store, vectors = chain_workspace
     with pytest.raises(ValueError, match="empty"):
         SemanticSearcher(store, vectors, embedder).search("   ")
+
+
+def test_search_kind_fills_top_from_whole_book(tmp_path, embedder):
+    """A kind whose items rank below many others still fills `top`."""
+    from kg.ladybug_store import LadybugStore
+    from kg.models import Book, BookGraph, Entity
+    from kg.workspace import Workspace
+    from retrieval.indexing import index_book
+    from retrieval.vector_index import FaissVectorIndex
+
+    examples = [
+        Entity(f"s:example:{order}", "s", "example", str(order), None, f"Convex set example number {order}.", 1, order)
+        for order in range(60)
+    ]
+    remarks = [
+        Entity(f"s:remark:{order}", "s", "remark", str(order), None, text, 2, order)
+        for order, text in ((60, "The bakery opens at nine."), (61, "Bread is baked daily."), (62, "Cakes on Sundays."))
+    ]
+    graph = BookGraph(Book("s", "Search book", "s.pdf", 2, "0" * 64), entities=examples + remarks)
+    workspace = Workspace(tmp_path).ensure()
+    vectors = FaissVectorIndex(workspace)
+    index_book(graph, embedder, vectors)
+    with LadybugStore(workspace.graph_path) as store:
+        store.write_book(graph)
+
+        hits = SemanticSearcher(store, vectors, embedder).search("convex set", kind="remark", top=3)
+
+    assert len(hits) == 3
+    assert {hit.entity.kind for hit in hits} == {"remark"}
