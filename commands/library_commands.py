@@ -164,7 +164,7 @@ def show(ctx: click.Context, book_id: str, ref: str, as_json: bool) -> None:
     stdout.print(f"[bold]{entity.label}{title}[/bold]  page {entity.page}  id {entity.id}")
     stdout.print(entity.text, markup=False)
     if entity.proof:
-        stdout.print("Proof. " + entity.proof, markup=False)
+        stdout.print(entity.proof, markup=False)
     if references:
         cited = ", ".join(reference.surface for reference in references)
         stdout.print(f"cites: {cited}", markup=False)

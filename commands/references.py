@@ -24,26 +24,35 @@ _KIND_ALIASES = {
     "rem": "remark",
     "not": "notation",
 }
-_REF = re.compile(r"^\s*(?:(?P<kind>[A-Za-z]+)\.?\s*)?(?P<number>[0-9A-Za-z][0-9A-Za-z.\-]*?)\.?\s*$")
+# A printed number: "3", "2.4", "B.1", "5.3.7", "A"; a letter counts only before a dot or digit.
+_NUMBER = r"(?:\d|[A-Z](?=[.\d]|$))[0-9A-Za-z.\-]*"
+_KIND_AND_NUMBER = re.compile(rf"(?P<kind>[A-Za-z]+)(?:\.\s*|\s+)(?P<number>{_NUMBER})")
 
 
 def parse_ref(ref: str) -> tuple[str | None, str]:
     """Split "Lemma 3.2" into ("lemma", "3.2"); a bare "3.2" has no kind."""
-    match = _REF.match(ref)
+    text = ref.strip().rstrip(".")
+    if re.fullmatch(_NUMBER, text):
+        return None, text
+    match = _KIND_AND_NUMBER.fullmatch(text)
     if not match:
+        word = _kind_of(text.lower())
+        if word in KINDS:
+            raise NotFoundError(f"{ref!r} has no number: write it as printed, e.g. '{word.capitalize()} 3.2'")
         raise NotFoundError(f"cannot read item reference {ref!r}: write it as printed, e.g. 'Lemma 3.2'")
-    kind_word = (match.group("kind") or "").lower()
-    number = match.group("number")
-    if not kind_word:
-        return None, number
-    if kind_word.endswith("s") and kind_word[:-1] in KINDS:
-        kind_word = kind_word[:-1]
-    kind = _KIND_ALIASES.get(kind_word, kind_word)
+    kind = _kind_of(match.group("kind").lower())
     if kind not in KINDS:
         raise NotFoundError(
             f"unknown item kind {match.group('kind')!r} in {ref!r}: use one of {', '.join(KINDS)}"
         )
-    return kind, number
+    return kind, match.group("number")
+
+
+def _kind_of(word: str) -> str:
+    """Map a head word, plural or abbreviation ("Lemmas", "Thm") to its kind name."""
+    if word.endswith("s") and word[:-1] in KINDS:
+        word = word[:-1]
+    return _KIND_ALIASES.get(word, word)
 
 
 def resolve_item(store: GraphStore, book_id: str, ref: str) -> Entity:

@@ -38,10 +38,25 @@ def store(tmp_path):
         ("Thm. 2.1", ("theorem", "2.1")),
         ("Ex 3.4", ("exercise", "3.4")),
         ("3.4", (None, "3.4")),
+        ("B.1", (None, "B.1")),
+        ("Ex.3.4", ("exercise", "3.4")),
+        ("Exercise 5.3.7", ("exercise", "5.3.7")),
+        ("Lemma 3.2.", ("lemma", "3.2")),
     ],
 )
 def test_parse_ref_forms(ref, expected):
     assert parse_ref(ref) == expected
+
+
+@pytest.mark.parametrize("ref", ["Remark", "lemmas", "Thm"])
+def test_parse_ref_kind_without_number(ref):
+    with pytest.raises(NotFoundError, match="has no number"):
+        parse_ref(ref)
+
+
+def test_parse_ref_empty_text():
+    with pytest.raises(NotFoundError, match="cannot read item reference ''"):
+        parse_ref("")
 
 
 def test_parse_ref_unknown_kind():
