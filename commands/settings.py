@@ -83,7 +83,8 @@ def resolve_settings(
         timeout_seconds = float(timeout) if timeout is not None else 120.0
     except ValueError as error:
         raise LemmagraphError(
-            f"invalid LLM timeout {timeout!r}: give a number of seconds"
+            f"invalid LLM timeout {timeout!r}: give a number of seconds "
+            "(--timeout, [llm] timeout_seconds or LEMMAGRAPH_LLM_TIMEOUT)"
         ) from error
 
     context_window = _whole_number(
@@ -144,11 +145,32 @@ def _whole_number(value: object, default: int, setting_name: str, where: str, mi
     return number
 
 
+# The keys a config file may hold, so that a misspelt key is reported instead of ignored.
+_CONFIG_KEYS = {
+    "": {"store", "llm", "neo4j", "prices", "endpoints"},
+    "llm": {"base_url", "api_key", "model", "timeout_seconds", "max_retries", "context_window", "repair_rounds"},
+    "neo4j": {"uri", "username", "password", "database"},
+}
+
+
 def _read_config(path: Path) -> dict:
     if not path.is_file():
         return {}
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            config = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise LemmagraphError(f"invalid config file {path}: {error}; fix or remove it") from error
+
+    for table, known in _CONFIG_KEYS.items():
+        section = config.get(table, {}) if table else config
+        if not isinstance(section, dict):
+            raise LemmagraphError(f"invalid config file {path}: [{table}] must be a table")
+        for key in section:
+            if key not in known:
+                where = f"[{table}] " if table else ""
+                raise LemmagraphError(
+                    f"unknown key {where}{key!r} in config file {path}: "
+                    f"use one of {', '.join(sorted(known))}"
+                )
+    return config

@@ -82,3 +82,35 @@ def test_price_lookup_and_cost():
     assert price == ModelPrice(2.0, 8.0)
     assert price.cost(1_000_000, 500_000) == pytest.approx(6.0)
     assert price_of(prices, "unknown") is None
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('[llm]\nbogus_key = 1\n', "unknown key [llm] 'bogus_key'"),
+        ('stor = "neo4j"\n', "unknown key 'stor'"),
+        ('[neo4j]\nurl = "bolt://127.0.0.1:7687"\n', "unknown key [neo4j] 'url'"),
+        ('llm = 3\n', "[llm] must be a table"),
+    ],
+)
+def test_config_file_unknown_keys_rejected(tmp_path: Path, config, message):
+    (tmp_path / "lemmagraph.toml").write_text(config)
+
+    with pytest.raises(LemmagraphError) as raised:
+        resolve_settings({"home": str(tmp_path)}, environ={})
+
+    assert message in str(raised.value)
+    assert str(tmp_path / "lemmagraph.toml") in str(raised.value)
+
+
+def test_config_file_known_keys_read(tmp_path: Path):
+    (tmp_path / "lemmagraph.toml").write_text(
+        'store = "embedded"\n[llm]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\ntimeout_seconds = 5\n'
+        '[neo4j]\nuri = "bolt://127.0.0.1:7687"\n'
+    )
+
+    settings = resolve_settings({"home": str(tmp_path)}, environ={})
+
+    assert settings.llm_base_url == "http://127.0.0.1:9/v1"
+    assert settings.llm_timeout_seconds == 5.0
+    assert settings.neo4j_uri == "bolt://127.0.0.1:7687"
