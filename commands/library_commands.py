@@ -238,6 +238,11 @@ def evaluate(ctx: click.Context, book_id: str, gold: Path, task: str, as_json: b
     from commands.evaluation import evaluate_stored_book, print_report
 
     report = evaluate_stored_book(services_for(ctx).store, book_id, gold)
+    if report.items.gold and not report.items.true_positives:
+        stderr.print(
+            f"warning: no item of {book_id} matches {gold}: check that the gold file belongs to this book",
+            markup=False,
+        )
     if as_json:
         print_json(report.to_dict())
         return

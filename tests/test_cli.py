@@ -229,3 +229,16 @@ def test_uncreatable_home_fails_cleanly(capsys, monkeypatch, tmp_path):
     assert result.status == 1
     assert "cannot create the workspace folder" in result.err
     assert "--home" in result.err
+
+
+def test_eval_warns_on_gold_of_other_book(capsys, monkeypatch, home, tmp_path):
+    gold = tmp_path / "gold.json"
+    gold.write_text(json.dumps({
+        "items": [{"id": "x", "kind": "lemma", "number": "9.9", "page": 1, "title": None}],
+        "edges": [],
+    }))
+
+    result = invoke(capsys, monkeypatch, "--home", str(home), "eval", "sample", "--gold", str(gold))
+
+    assert result.status == 0
+    assert "check that the gold file belongs to this book" in result.err
