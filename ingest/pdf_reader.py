@@ -113,7 +113,7 @@ class PdfReader:
         self.path = Path(path)
         self._doc = _open_document(self.path)
         self.page_count = self._doc.page_count
-        self.title = (self._doc.metadata or {}).get("title", "").strip()
+        self.title = (self._doc.metadata or {}).get("title", "").strip() or self._first_page_title()
 
     def close(self) -> None:
         self._doc.close()
@@ -123,6 +123,22 @@ class PdfReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _first_page_title(self) -> str:
+        """Return the largest text on the first page, as a title page prints it, or ''."""
+        if not self.page_count:
+            return ""
+        lines: list[tuple[float, str]] = []
+        for block in self._doc[0].get_text("dict")["blocks"]:
+            for line in block.get("lines", []):
+                text = "".join(span["text"] for span in line["spans"]).strip()
+                if text:
+                    lines.append((max(span["size"] for span in line["spans"]), text))
+        if not lines:
+            return ""
+        largest = max(size for size, _ in lines)
+        # A title may wrap over several lines of the same size.
+        return " ".join(text for size, text in lines if size >= largest - 0.5)[:200]
 
     def toc(self) -> list[tuple[int, str, int]]:
         """Return the PDF outline as (level, title, 1-based page) entries."""

@@ -147,3 +147,19 @@ def test_page_number_above_margin_band_dropped(tmp_path: Path) -> None:
     doc.save(path)
 
     assert _page_texts(path) == [[f"{BODY} Row {row}." for row in range(3)]]
+
+
+def test_title_from_first_page_without_metadata(tmp_path) -> None:
+    from ingest.pdf_reader import PdfReader
+
+    document = pymupdf.open()
+    page = document.new_page()
+    page.insert_text((72, 100), "A Course in", fontsize=20)
+    page.insert_text((72, 126), "Convexity", fontsize=20)
+    page.insert_text((72, 200), "Lecture notes with exercises.", fontsize=10)
+    path = tmp_path / "untitled.pdf"
+    document.save(path)
+
+    reader = PdfReader(path)
+
+    assert reader.title == "A Course in Convexity"
