@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,19 +24,30 @@ from kg.models import (
     LeanTarget,
     Reference,
     Term,
-    TermLink,
-    checks_from_json,
-    checks_to_json,
-    strings_from_json,
-    strings_to_json,
+)
+from kg.records import (
+    LIST_BOOKS_HINT,
+    book_from_node,
+    book_not_found,
+    book_parameters,
+    check_book_graph,
+    entity_from_node,
+    entity_not_found,
+    entity_row,
+    link_row,
+    reference_from_row,
+    reference_row,
+    summary,
+    target_from_node,
+    target_parameters,
+    term_from_node,
+    term_row,
 )
 from kg.store import GraphStore
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-_LIST_BOOKS_HINT = "run `lemmagraph books` to list the stored books"
 
 
 class LadybugStore(GraphStore):
@@ -133,7 +143,7 @@ class LadybugStore(GraphStore):
         flag keeps the reader contract the same as for backends that cannot
         write a book in one transaction.
         """
-        _check_book_graph(graph)
+        check_book_graph(graph)
         book_id = graph.book.id
         entity_ids = [entity.id for entity in graph.entities]
         term_ids = [term.id for term in graph.terms]
@@ -144,7 +154,7 @@ class LadybugStore(GraphStore):
             old_targets = self._run(q.TARGETS_OF_BOOK, {"book_id": book_id})
             old_context = self._run(q.CONTEXT_INTO_BOOK, {"book_id": book_id})
 
-            self._run(q.MERGE_BOOK_INCOMPLETE, _book_parameters(graph.book))
+            self._run(q.MERGE_BOOK_INCOMPLETE, book_parameters(graph.book))
             self._run(q.DELETE_BOOK_ENTITIES, {"book_id": book_id})
             self._run(q.DELETE_BOOK_TERMS, {"book_id": book_id})
             self._write_contents(graph)
@@ -173,14 +183,14 @@ class LadybugStore(GraphStore):
 
     def _write_contents(self, graph: BookGraph) -> None:
         book_id = graph.book.id
-        self._run_batch(q.CREATE_ENTITIES, [_entity_row(e) for e in graph.entities], book_id=book_id)
-        self._run_batch(q.CREATE_TERMS, [_term_row(t) for t in graph.terms], book_id=book_id)
+        self._run_batch(q.CREATE_ENTITIES, [entity_row(e) for e in graph.entities], book_id=book_id)
+        self._run_batch(q.CREATE_TERMS, [term_row(t) for t in graph.terms], book_id=book_id)
 
-        references = [_reference_row(ref, seq) for seq, ref in enumerate(graph.references)]
+        references = [reference_row(ref, seq) for seq, ref in enumerate(graph.references)]
         self._run_batch(q.CREATE_REFERENCES, references)
 
-        defines = [_link_row(link) for link in graph.term_links if link.type == DEFINES]
-        mentions = [_link_row(link) for link in graph.term_links if link.type == MENTIONS]
+        defines = [link_row(link) for link in graph.term_links if link.type == DEFINES]
+        mentions = [link_row(link) for link in graph.term_links if link.type == MENTIONS]
         self._run_batch(q.CREATE_DEFINES, defines)
         self._run_batch(q.CREATE_MENTIONS, mentions)
 
@@ -220,7 +230,7 @@ class LadybugStore(GraphStore):
 
     def delete_book(self, book_id: str) -> None:
         if not self._run(q.BOOK_EXISTS_ANY_STATE, {"book_id": book_id}):
-            raise _book_not_found(book_id)
+            raise book_not_found(book_id)
         with self._transaction():
             self._run(q.DELETE_BOOK_TARGETS, {"book_id": book_id})
             self._run(q.DELETE_BOOK_ENTITIES, {"book_id": book_id})
@@ -235,32 +245,32 @@ class LadybugStore(GraphStore):
         books: dict[str, Book] = {}
         counts: dict[str, dict[str, int]] = {}
         for node, kind, count in rows:
-            book = _book_from_node(node)
+            book = book_from_node(node)
             books[book.id] = book
             kinds = counts.setdefault(book.id, {})
             if kind is not None:
                 kinds[kind] = count
-        return [_summary(books[book_id], counts[book_id]) for book_id in sorted(books)]
+        return [summary(books[book_id], counts[book_id]) for book_id in sorted(books)]
 
     def book(self, book_id: str) -> BookSummary:
         rows = self._run(q.COMPLETE_BOOK, {"book_id": book_id})
         if not rows:
-            raise _book_not_found(book_id)
-        book = _book_from_node(rows[0][0])
+            raise book_not_found(book_id)
+        book = book_from_node(rows[0][0])
         kind_rows = self._run(q.KIND_COUNTS_OF_BOOK, {"book_id": book_id})
-        return _summary(book, {kind: count for kind, count in kind_rows})
+        return summary(book, {kind: count for kind, count in kind_rows})
 
     def entities(self, book_id: str) -> list[Entity]:
         rows = self._run(q.ENTITIES_OF_BOOK, {"book_id": book_id})
         if not rows:
             self._require_book(book_id)
-        return [_entity_from_node(row[0]) for row in rows]
+        return [entity_from_node(row[0]) for row in rows]
 
     def entity(self, entity_id: str) -> Entity:
         rows = self._run(q.ENTITY_BY_ID, {"entity_id": entity_id})
         if not rows:
-            raise _entity_not_found(entity_id)
-        return _entity_from_node(rows[0][0])
+            raise entity_not_found(entity_id)
+        return entity_from_node(rows[0][0])
 
     def find_entities(self, book_id: str, number: str, kind: str | None = None) -> list[Entity]:
         if kind is None:
@@ -270,27 +280,27 @@ class LadybugStore(GraphStore):
             rows = self._run(q.ENTITIES_BY_NUMBER_AND_KIND, parameters)
         if not rows:
             self._require_book(book_id)
-        return [_entity_from_node(row[0]) for row in rows]
+        return [entity_from_node(row[0]) for row in rows]
 
     # --- Reading edges ------------------------------------------------------
 
     def references_from(self, entity_id: str) -> list[Reference]:
-        return self._entity_rows(q.REFERENCES_FROM, entity_id, _reference_from_row)
+        return self._entity_rows(q.REFERENCES_FROM, entity_id, reference_from_row)
 
     def references_to(self, entity_id: str) -> list[Reference]:
-        return self._entity_rows(q.REFERENCES_TO, entity_id, _reference_from_row)
+        return self._entity_rows(q.REFERENCES_TO, entity_id, reference_from_row)
 
     def terms_defined_by(self, entity_id: str) -> list[Term]:
-        return self._entity_rows(q.TERMS_DEFINED_BY, entity_id, lambda row: _term_from_node(row[0]))
+        return self._entity_rows(q.TERMS_DEFINED_BY, entity_id, lambda row: term_from_node(row[0]))
 
     def terms_mentioned_by(self, entity_id: str) -> list[Term]:
-        return self._entity_rows(q.TERMS_MENTIONED_BY, entity_id, lambda row: _term_from_node(row[0]))
+        return self._entity_rows(q.TERMS_MENTIONED_BY, entity_id, lambda row: term_from_node(row[0]))
 
     def definers_of(self, term_id: str) -> list[Entity]:
         rows = self._run(q.DEFINERS_OF, {"term_id": term_id})
         if not rows and not self._run(q.TERM_EXISTS, {"term_id": term_id}):
-            raise NotFoundError(f"term {term_id!r} not found; {_LIST_BOOKS_HINT}")
-        return [_entity_from_node(row[0]) for row in rows]
+            raise NotFoundError(f"term {term_id!r} not found; {LIST_BOOKS_HINT}")
+        return [entity_from_node(row[0]) for row in rows]
 
     def edges(self, book_id: str) -> list[Edge]:
         """List the distinct edges between a book's items and terms, ordered by type, source, target.
@@ -319,7 +329,7 @@ class LadybugStore(GraphStore):
 
     def _require_book(self, book_id: str) -> None:
         if not self._run(q.COMPLETE_BOOK, {"book_id": book_id}):
-            raise _book_not_found(book_id)
+            raise book_not_found(book_id)
 
     # --- Lean targets -------------------------------------------------------
 
@@ -344,7 +354,7 @@ class LadybugStore(GraphStore):
         ]
         with self._transaction():
             self._run(q.DELETE_TARGETS_BY_ID, {"ids": [target.id]})
-            self._run(q.CREATE_TARGET, _target_parameters(target))
+            self._run(q.CREATE_TARGET, target_parameters(target))
             self._run_batch(q.LINK_CONTEXT, context)
 
     def targets(self, entity_id: str) -> list[LeanTarget]:
@@ -355,7 +365,7 @@ class LadybugStore(GraphStore):
         for node, context_id, _rank in rows:
             target = targets.get(node["id"])
             if target is None:
-                target = _target_from_node(node)
+                target = target_from_node(node)
                 targets[target.id] = target
             if context_id is not None:
                 target.context_ids.append(context_id)
@@ -369,202 +379,3 @@ class LadybugStore(GraphStore):
             self._database.close()
             self._database = None
             logger.debug("closed graph store %s", self.path)
-
-
-# --- Input checks -------------------------------------------------------------
-
-
-def _check_book_graph(graph: BookGraph) -> None:
-    """Raise `GraphStoreError` when the graph's records do not fit together.
-
-    Without this check, an edge to an unknown id would be skipped silently by
-    the MATCH in the batch insert.
-    """
-    book_id = graph.book.id
-    entity_ids = _unique_ids("item", [entity.id for entity in graph.entities], book_id)
-    term_ids = _unique_ids("term", [term.id for term in graph.terms], book_id)
-
-    for entity in graph.entities:
-        if entity.book_id != book_id:
-            raise GraphStoreError(f"item {entity.id!r} has book id {entity.book_id!r}, expected {book_id!r}")
-    for term in graph.terms:
-        if term.book_id != book_id:
-            raise GraphStoreError(f"term {term.id!r} has book id {term.book_id!r}, expected {book_id!r}")
-    for ref in graph.references:
-        for end in (ref.source_id, ref.target_id):
-            if end not in entity_ids:
-                raise GraphStoreError(
-                    f"reference {ref.surface!r} names item {end!r}, which is not in book {book_id!r}"
-                )
-    for link in graph.term_links:
-        if link.type not in (DEFINES, MENTIONS):
-            raise GraphStoreError(f"term link type {link.type!r} is invalid; expected {DEFINES} or {MENTIONS}")
-        if link.entity_id not in entity_ids:
-            raise GraphStoreError(
-                f"term link names item {link.entity_id!r}, which is not in book {book_id!r}"
-            )
-        if link.term_id not in term_ids:
-            raise GraphStoreError(
-                f"term link names term {link.term_id!r}, which is not in book {book_id!r}"
-            )
-
-
-def _unique_ids(noun: str, ids: list[str], book_id: str) -> set[str]:
-    counts = Counter(ids)
-    duplicates = sorted(item_id for item_id, count in counts.items() if count > 1)
-    if duplicates:
-        raise GraphStoreError(f"book {book_id!r} has duplicate {noun} ids: {', '.join(duplicates[:5])}")
-    return set(counts)
-
-
-def _book_not_found(book_id: str) -> NotFoundError:
-    return NotFoundError(f"book {book_id!r} not found; {_LIST_BOOKS_HINT}")
-
-
-def _entity_not_found(entity_id: str) -> NotFoundError:
-    return NotFoundError(f"item {entity_id!r} not found; {_LIST_BOOKS_HINT}")
-
-
-# --- Records to query parameters ----------------------------------------------
-
-
-def _book_parameters(book: Book) -> dict[str, Any]:
-    return {
-        "book_id": book.id,
-        "title": book.title,
-        "source_path": book.source_path,
-        "page_count": book.page_count,
-        "sha256": book.sha256,
-        "ingested_at": book.ingested_at,
-    }
-
-
-def _entity_row(entity: Entity) -> dict[str, Any]:
-    return {
-        "id": entity.id,
-        "kind": entity.kind,
-        "number": entity.number,
-        "title": entity.title,
-        "text": entity.text,
-        "proof": entity.proof,
-        "page": entity.page,
-        "ord": entity.order,
-        "section": entity.section,
-    }
-
-
-def _term_row(term: Term) -> dict[str, Any]:
-    return {"id": term.id, "name": term.name, "surface": term.surface}
-
-
-def _reference_row(ref: Reference, seq: int) -> dict[str, Any]:
-    return {
-        "source_id": ref.source_id,
-        "target_id": ref.target_id,
-        "surface": ref.surface,
-        "page": ref.page,
-        "in_proof": ref.in_proof,
-        "seq": seq,
-    }
-
-
-def _link_row(link: TermLink) -> dict[str, Any]:
-    return {"entity_id": link.entity_id, "term_id": link.term_id}
-
-
-def _target_parameters(target: LeanTarget) -> dict[str, Any]:
-    return {
-        "id": target.id,
-        "entity_id": target.entity_id,
-        "book_id": target.book_id,
-        "informal_statement": target.informal_statement,
-        "lean_code": target.lean_code,
-        "status": target.status,
-        "check_output": target.check_output,
-        "model": target.model,
-        "created_at": target.created_at,
-        "lean_path": target.lean_path,
-        "prompt_tokens": target.prompt_tokens,
-        "completion_tokens": target.completion_tokens,
-        "status_reason": target.status_reason,
-        "checks": checks_to_json(target.checks),
-        "verdict": target.verdict,
-        "raw_answer": target.raw_answer,
-        "repair_rounds": target.repair_rounds,
-        "dropped_context_ids": strings_to_json(target.dropped_context_ids),
-        "local_definitions": strings_to_json(target.local_definitions),
-        "assumptions": strings_to_json(target.assumptions),
-        "cost_usd": float(target.cost_usd),
-        "price_known": target.price_known,
-        "cached_calls": target.cached_calls,
-    }
-
-
-# --- Query results to records -------------------------------------------------
-
-
-def _book_from_node(node: dict[str, Any]) -> Book:
-    return Book(
-        id=node["id"],
-        title=node["title"],
-        source_path=node["source_path"],
-        page_count=node["page_count"],
-        sha256=node["sha256"],
-        ingested_at=node["ingested_at"],
-    )
-
-
-def _summary(book: Book, counts_by_kind: dict[str, int]) -> BookSummary:
-    return BookSummary(book=book, entity_count=sum(counts_by_kind.values()), counts_by_kind=counts_by_kind)
-
-
-def _entity_from_node(node: dict[str, Any]) -> Entity:
-    return Entity(
-        id=node["id"],
-        book_id=node["book_id"],
-        kind=node["kind"],
-        number=node["number"],
-        title=node["title"],
-        text=node["text"],
-        page=node["page"],
-        order=node["ord"],
-        proof=node["proof"],
-        section=node["section"],
-    )
-
-
-def _term_from_node(node: dict[str, Any]) -> Term:
-    return Term(id=node["id"], book_id=node["book_id"], name=node["name"], surface=node["surface"])
-
-
-def _reference_from_row(row: list[Any]) -> Reference:
-    source_id, target_id, surface, page, in_proof = row
-    return Reference(source_id=source_id, target_id=target_id, surface=surface, page=page, in_proof=in_proof)
-
-
-def _target_from_node(node: dict[str, Any]) -> LeanTarget:
-    return LeanTarget(
-        id=node["id"],
-        entity_id=node["entity_id"],
-        book_id=node["book_id"],
-        informal_statement=node["informal_statement"],
-        lean_code=node["lean_code"],
-        status=node["status"],
-        check_output=node["check_output"],
-        model=node["model"],
-        created_at=node["created_at"],
-        lean_path=node["lean_path"],
-        prompt_tokens=node["prompt_tokens"],
-        completion_tokens=node["completion_tokens"],
-        status_reason=node["status_reason"] or "",
-        checks=checks_from_json(node["checks"]),
-        verdict=node["verdict"] or "",
-        raw_answer=node["raw_answer"] or "",
-        repair_rounds=node["repair_rounds"] or 0,
-        dropped_context_ids=strings_from_json(node["dropped_context_ids"]),
-        local_definitions=strings_from_json(node["local_definitions"]),
-        assumptions=strings_from_json(node["assumptions"]),
-        cost_usd=node["cost_usd"] or 0.0,
-        price_known=bool(node["price_known"]),
-        cached_calls=node["cached_calls"] or 0,
-    )

@@ -15,23 +15,23 @@ from kg.errors import GraphStoreError, NotFoundError
 # NOTE: the input checks and record conversions live in the embedded store's
 # module, so importing this module also loads LadybugDB. Sharing them keeps the
 # two stores' validation messages and stored fields identical.
-from kg.ladybug_store import (
-    _LIST_BOOKS_HINT,
-    _book_from_node,
-    _book_not_found,
-    _book_parameters,
-    _check_book_graph,
-    _entity_from_node,
-    _entity_not_found,
-    _entity_row,
-    _link_row,
-    _reference_from_row,
-    _reference_row,
-    _summary,
-    _target_from_node,
-    _target_parameters,
-    _term_from_node,
-    _term_row,
+from kg.records import (
+    LIST_BOOKS_HINT,
+    book_from_node,
+    book_not_found,
+    book_parameters,
+    check_book_graph,
+    entity_from_node,
+    entity_not_found,
+    entity_row,
+    link_row,
+    reference_from_row,
+    reference_row,
+    summary,
+    target_from_node,
+    target_parameters,
+    term_from_node,
+    term_row,
 )
 from kg.models import (
     DEFINES,
@@ -187,14 +187,14 @@ class Neo4jStore(GraphStore):
         The Book node is written with `complete=false` first and flipped to
         true as the last step, so readers never see a half-written book.
         """
-        _check_book_graph(graph)
+        check_book_graph(graph)
         book_id = graph.book.id
         entity_ids = [entity.id for entity in graph.entities]
         term_ids = [term.id for term in graph.terms]
         self._check_ids_free(q.FOREIGN_ENTITY_IDS, "item", entity_ids, book_id)
         self._check_ids_free(q.FOREIGN_TERM_IDS, "term", term_ids, book_id)
 
-        self._write_one(q.MERGE_BOOK_INCOMPLETE, **_book_parameters(graph.book))
+        self._write_one(q.MERGE_BOOK_INCOMPLETE, **book_parameters(graph.book))
         self._delete_in_batches(q.DELETE_BOOK_ENTITIES_BATCH, book_id)
         self._delete_in_batches(q.DELETE_BOOK_TERMS_BATCH, book_id)
         self._write_contents(graph)
@@ -224,14 +224,14 @@ class Neo4jStore(GraphStore):
 
     def _write_contents(self, graph: BookGraph) -> None:
         book_id = graph.book.id
-        self._write_batches(q.CREATE_ENTITIES, [_entity_row(e) for e in graph.entities], book_id=book_id)
-        self._write_batches(q.CREATE_TERMS, [_term_row(t) for t in graph.terms], book_id=book_id)
+        self._write_batches(q.CREATE_ENTITIES, [entity_row(e) for e in graph.entities], book_id=book_id)
+        self._write_batches(q.CREATE_TERMS, [term_row(t) for t in graph.terms], book_id=book_id)
 
-        references = [_reference_row(ref, seq) for seq, ref in enumerate(graph.references)]
+        references = [reference_row(ref, seq) for seq, ref in enumerate(graph.references)]
         self._write_batches(q.CREATE_REFERENCES, references)
 
-        defines = [_link_row(link) for link in graph.term_links if link.type == DEFINES]
-        mentions = [_link_row(link) for link in graph.term_links if link.type == MENTIONS]
+        defines = [link_row(link) for link in graph.term_links if link.type == DEFINES]
+        mentions = [link_row(link) for link in graph.term_links if link.type == MENTIONS]
         self._write_batches(q.CREATE_DEFINES, defines)
         self._write_batches(q.CREATE_MENTIONS, mentions)
 
@@ -271,7 +271,7 @@ class Neo4jStore(GraphStore):
     def delete_book(self, book_id: str) -> None:
         """Remove a book in batched transactions. A delete that fails halfway can be rerun."""
         if not self._read(q.BOOK_EXISTS_ANY_STATE, book_id=book_id):
-            raise _book_not_found(book_id)
+            raise book_not_found(book_id)
         self._write_one(q.MARK_BOOK_INCOMPLETE, book_id=book_id)
         self._write_one(q.DELETE_BOOK_TARGETS, book_id=book_id)
         self._delete_in_batches(q.DELETE_BOOK_ENTITIES_BATCH, book_id)
@@ -286,19 +286,19 @@ class Neo4jStore(GraphStore):
         books: dict[str, Book] = {}
         counts: dict[str, dict[str, int]] = {}
         for record in self._read(q.COMPLETE_BOOKS_WITH_KIND_COUNTS):
-            book = _book_from_node(_properties(record["book"]))
+            book = book_from_node(_properties(record["book"]))
             books[book.id] = book
             kinds = counts.setdefault(book.id, {})
             if record["kind"] is not None:
                 kinds[record["kind"]] = record["count"]
-        return [_summary(books[book_id], counts[book_id]) for book_id in sorted(books)]
+        return [summary(books[book_id], counts[book_id]) for book_id in sorted(books)]
 
     def book(self, book_id: str) -> BookSummary:
         records = self._read(q.COMPLETE_BOOK_WITH_KIND_COUNTS, book_id=book_id)
         if not records:
-            raise _book_not_found(book_id)
-        book = _book_from_node(_properties(records[0]["book"]))
-        return _summary(book, {record["kind"]: record["count"] for record in records if record["kind"] is not None})
+            raise book_not_found(book_id)
+        book = book_from_node(_properties(records[0]["book"]))
+        return summary(book, {record["kind"]: record["count"] for record in records if record["kind"] is not None})
 
     def entities(self, book_id: str) -> list[Entity]:
         records = self._read(q.ENTITIES_OF_BOOK, book_id=book_id)
@@ -309,7 +309,7 @@ class Neo4jStore(GraphStore):
     def entity(self, entity_id: str) -> Entity:
         records = self._read(q.ENTITY_BY_ID, entity_id=entity_id)
         if not records:
-            raise _entity_not_found(entity_id)
+            raise entity_not_found(entity_id)
         return _entity(records[0])
 
     def find_entities(self, book_id: str, number: str, kind: str | None = None) -> list[Entity]:
@@ -338,7 +338,7 @@ class Neo4jStore(GraphStore):
     def definers_of(self, term_id: str) -> list[Entity]:
         records = self._read(q.DEFINERS_OF, term_id=term_id)
         if not records and not self._read(q.TERM_EXISTS, term_id=term_id):
-            raise NotFoundError(f"term {term_id!r} not found; {_LIST_BOOKS_HINT}")
+            raise NotFoundError(f"term {term_id!r} not found; {LIST_BOOKS_HINT}")
         return [_entity(record) for record in records]
 
     def edges(self, book_id: str) -> list[Edge]:
@@ -368,12 +368,12 @@ class Neo4jStore(GraphStore):
         """
         records = self._read(query, entity_id=entity_id)
         if not records:
-            raise _entity_not_found(entity_id)
+            raise entity_not_found(entity_id)
         return [convert(record) for record in records if record[edge_column] is not None]
 
     def _require_book(self, book_id: str) -> None:
         if not self._read(q.COMPLETE_BOOK, book_id=book_id):
-            raise _book_not_found(book_id)
+            raise book_not_found(book_id)
 
     # --- Lean targets -------------------------------------------------------
 
@@ -399,7 +399,7 @@ class Neo4jStore(GraphStore):
 
         def work(tx: neo4j.ManagedTransaction) -> None:
             tx.run(q.DELETE_TARGETS_BY_ID, {"ids": [target.id]}).consume()
-            properties = _target_parameters(target)
+            properties = target_parameters(target)
             parameters = {"entity_id": target.entity_id, "properties": properties, "context_ids": target.context_ids}
             tx.run(q.CREATE_TARGET, parameters).consume()
             if context:
@@ -415,7 +415,7 @@ class Neo4jStore(GraphStore):
             properties = _properties(record["target"])
             target = targets.get(properties["id"])
             if target is None:
-                target = _target_from_node(properties)
+                target = target_from_node(properties)
                 targets[target.id] = target
             if record["context_id"] is not None:
                 target.context_ids.append(record["context_id"])
@@ -437,12 +437,12 @@ def _properties(node: neo4j.graph.Node) -> defaultdict[str, Any]:
 
 
 def _entity(record: Mapping[str, Any]) -> Entity:
-    return _entity_from_node(_properties(record["entity"]))
+    return entity_from_node(_properties(record["entity"]))
 
 
 def _reference(record: neo4j.Record) -> Reference:
-    return _reference_from_row(record.values())
+    return reference_from_row(record.values())
 
 
 def _term(record: Mapping[str, Any]) -> Term:
-    return _term_from_node(_properties(record["term"]))
+    return term_from_node(_properties(record["term"]))
