@@ -8,7 +8,14 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from formalize.batch import ACCEPTED_STATUS, FAILED_STATUS, NOT_RUN_STATUS, SKIPPED_STATUS, BatchReport
+from formalize.batch import (
+    ACCEPTED_STATUS,
+    FAILED_STATUS,
+    NOT_RUN_STATUS,
+    SKIPPED_STATUS,
+    BatchReport,
+    TargetResult,
+)
 
 
 def _money(value: float | None) -> str:
@@ -71,6 +78,18 @@ class BatchProgress:
             self._live.update(progress_view(report))
 
 
+def status_text(result: TargetResult) -> str:
+    """Return a target's status in the words `show` uses: checked, draft, failed or not run.
+
+    A skipped target names the status of the earlier run's target, such as "skipped: draft".
+    """
+    if result.status == ACCEPTED_STATUS:
+        return result.target_status or ACCEPTED_STATUS
+    if result.status == SKIPPED_STATUS:
+        return f"{SKIPPED_STATUS}: {result.target_status}" if result.target_status else SKIPPED_STATUS
+    return result.status
+
+
 def summary_tables(report: BatchReport) -> list[Table]:
     """Return the per-target table and the per-endpoint table of a finished batch."""
     targets = Table(title="targets")
@@ -80,10 +99,12 @@ def summary_tables(report: BatchReport) -> list[Table]:
     targets.add_column("checks or reason")
     for result in report.results:
         style = {ACCEPTED_STATUS: "green", FAILED_STATUS: "red", NOT_RUN_STATUS: "yellow"}.get(result.status, "")
+        status = status_text(result)
         targets.add_row(
             result.entity.label,
-            f"[{style}]{result.status}[/{style}]" if style else result.status,
-            result.endpoint or result.model,
+            f"[{style}]{status}[/{style}]" if style else status,
+            # Skipped and not-run rows have no endpoint of this batch.
+            result.endpoint or "-",
             str(len(result.attempts)),
             _money(result.cost_usd),
             result.reason or result.checks,
@@ -91,20 +112,38 @@ def summary_tables(report: BatchReport) -> list[Table]:
     return [targets, endpoint_table(report)]
 
 
+def counts_line(report: BatchReport) -> str:
+    """Return the number of targets per batch status, saying what accepted and skipped mean."""
+    return (
+        f"{len(report.results)} targets: {report.count(ACCEPTED_STATUS)} accepted (checked or draft), "
+        f"{report.count(SKIPPED_STATUS)} skipped (checked or draft in an earlier run), "
+        f"{report.count(FAILED_STATUS)} failed, {report.count(NOT_RUN_STATUS)} not run"
+    )
+
+
 def makespan_lines(report: BatchReport) -> list[str]:
-    """Return the makespan against its prediction and lower bounds, and the cost against an all-large run."""
-    lines = [f"makespan {report.actual_seconds:.2f} s, predicted {report.predicted_seconds:.2f} s"]
+    """Return the target counts, the wall time against the schedule's prediction and the least
+    possible time, and the cost against an all-large run."""
+    lines = [
+        counts_line(report),
+        f"Wall time {report.actual_seconds:.2f} s. The schedule predicted {report.predicted_seconds:.2f} s "
+        "from the configured seconds per job.",
+    ]
     if report.bound is not None:
+        bound = report.bound
         lines.append(
-            f"lower bound from the configured seconds per job: {report.bound.seconds:.2f} s "
-            f"(critical path {report.bound.critical_path:.2f} s, throughput {report.bound.throughput:.2f} s)"
+            f"No schedule could finish under {bound.seconds:.2f} s with the configured seconds per job and the "
+            f"endpoints' limits. The longest chain of dependent items takes {bound.critical_path:.2f} s, and the "
+            f"endpoints' concurrency and request rates need {bound.throughput:.2f} s to run every job."
         )
     if report.observed_bound is not None:
-        lines.append(f"lower bound from the observed seconds per job: {report.observed_bound.seconds:.2f} s")
-    cost = f"cost {report.cost_usd:.4f} USD"
+        lines.append(
+            f"With the measured seconds per job, no schedule could finish under {report.observed_bound.seconds:.2f} s."
+        )
+    cost = f"Cost {report.cost_usd:.4f} USD"
     if report.all_large_cost_usd is not None:
         cost += f", estimated {report.all_large_cost_usd:.4f} USD with every target on the last tier"
-    lines.append(cost)
+    lines.append(cost + ".")
     return lines
 
 
@@ -112,6 +151,7 @@ def report_dict(report: BatchReport) -> dict:
     """Return the report as JSON-ready data: the same facts as the summary tables."""
     return {
         "finished": report.finished,
+        "stop_reason": report.stop_reason,
         "makespan_seconds": round(report.actual_seconds, 3),
         "predicted_seconds": round(report.predicted_seconds, 3),
         "lower_bound_seconds": round(report.bound.seconds, 3) if report.bound else None,
@@ -131,6 +171,7 @@ def report_dict(report: BatchReport) -> dict:
                 "endpoint": result.endpoint,
                 "model": result.model,
                 "target_id": result.target_id,
+                "target_status": result.target_status,
                 "checks": result.checks,
                 "cost_usd": round(result.cost_usd, 6),
                 "reason": result.reason,

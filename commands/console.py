@@ -65,7 +65,8 @@ def print_target(target: LeanTarget) -> None:
     reason = f" ({target.status_reason})" if target.status_reason else ""
     stdout.print(f"[bold]Lean target {target.id}[/bold]: {target.status}{reason}", highlight=False)
     cost = f"{target.cost_usd:.4f} USD" if target.price_known else "unknown price"
-    cached = f", {target.cached_calls} answers from cache" if target.cached_calls else ""
+    answers = "answer" if target.cached_calls == 1 else "answers"
+    cached = f", {target.cached_calls} {answers} from cache" if target.cached_calls else ""
     stdout.print(
         f"model {target.model}, {target.prompt_tokens} prompt + {target.completion_tokens} completion tokens, "
         f"{cost}{cached}, {target.repair_rounds} repair rounds, verdict {target.verdict or 'none'}",

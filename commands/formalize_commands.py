@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
 from commands.console import print_json, print_target, services_for, stderr, stdout
 from commands.references import resolve_item
-from kg.errors import LemmagraphError
+from commands.services import Services
+from kg.errors import GraphStoreError, LemmagraphError
+
+log = logging.getLogger(__name__)
+
+# How long writing a target waits while another process has the embedded store open.
+STORE_LOCK_WAIT_SECONDS = 60.0
+STORE_LOCK_POLL_SECONDS = 0.5
+RERUN_HINT = "Running the command again sends new requests."
+CACHED_RERUN_HINT = ("Its answers were removed from the response cache, so running the command again "
+                     "sends new requests.")
 
 _CONTEXT_WINDOW_HELP = ("Tokens the model accepts, prompt and answer together; context items are dropped, "
                         "least needed first, to fit [env LEMMAGRAPH_CONTEXT_WINDOW; default 32768].")
@@ -79,6 +92,11 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
     endpoint, and skips items already accepted, so a killed batch resumes where it
     stopped. Exit status 1 when a target failed its checks.
 
+    With the embedded store, formalizing one REF closes the store during the model
+    calls, so `show` or `deps` can run in another shell meanwhile. A batch keeps
+    the store open until it ends, and other commands on the same workspace fail
+    with "locked by another process" until then.
+
     Example: lemmagraph formalize oor --chapter 3 --endpoints endpoints.toml --escalate small,large
     """
     scopes = sum(1 for given in (ref, chapter, section, whole_book) if given)
@@ -97,13 +115,44 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
                          no_cache=no_cache, no_review=no_review)
     formalizer = services.formalizer()
     target = resolve_item(services.store, book_id, ref)
-    result = formalizer.run(services.formalization_context(target, top))
+    context = services.formalization_context(target, top)
+    built = formalizer.prompt_for(context)
+
+    # The model calls take minutes, so the store is closed during them and opened
+    # again only to write the target.
+    formalizer.store = _ReopenedStore(services)
+    services.release_store()
+    result = formalizer.run(context, built)
+
     if as_json:
         print_json(asdict(result))
     else:
         print_target(result)
     if result.status == "failed":
-        raise LemmagraphError(f"the Lean target of {target.label} failed: {result.status_reason}")
+        hint = CACHED_RERUN_HINT if services.settings.use_llm_cache else RERUN_HINT
+        raise LemmagraphError(f"the Lean target of {target.label} failed: {result.status_reason.rstrip('.')}. {hint}")
+
+
+class _ReopenedStore:
+    """A proxy of the Services store that opens it again on first use, waiting while another process has it locked."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._open(), name)
+
+    def _open(self) -> Any:
+        deadline = time.monotonic() + STORE_LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return self._services.store
+            except GraphStoreError as error:
+                # NOTE: the embedded store reports a held lock only in its message text.
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                log.info("Waiting for another process to release the graph store: %s", error)
+                time.sleep(STORE_LOCK_POLL_SECONDS)
 
 
 def _formalize_batch(ctx: click.Context, book_id: str, chapter: str | None, section: str | None, top: int,
@@ -126,6 +175,13 @@ def _formalize_batch(ctx: click.Context, book_id: str, chapter: str | None, sect
             stdout.print(table)
         for line in makespan_lines(report):
             stdout.print(line, markup=False)
+    if report.stop_reason:
+        raise LemmagraphError(
+            f"{report.stop_reason} Fix the endpoints and run the command again: it skips the accepted targets."
+        )
     failed = report.count("failed")
     if failed:
-        raise LemmagraphError(f"{failed} of {len(report.results)} targets failed; rerun to retry only those")
+        raise LemmagraphError(
+            f"{failed} of {len(report.results)} targets failed. "
+            "Run the command again to retry only those with new requests."
+        )

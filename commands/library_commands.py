@@ -195,17 +195,30 @@ def export(ctx: click.Context, book_id: str, export_format: str, output: Path | 
     from formalize.export import export_cam_jsonl, export_json
 
     store = services_for(ctx).store
+    record_summary = ""  # such as "3 records", for the cam-jsonl format only
     if export_format == "cam-jsonl":
         document = export_cam_jsonl(store, book_id)
+        count = document.count("\n")
+        record_summary = f"{count} record" + ("" if count == 1 else "s")
     elif export_format == "blueprint":
         document = export_blueprint(store, book_id)
     else:
         document = json.dumps(export_json(store, book_id), indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(document, encoding="utf-8")
-        stderr.print(f"wrote {output}")
+        written = f"wrote {record_summary} to {output}" if record_summary else f"wrote {output}"
+        stderr.print(written, markup=False, highlight=False)
     else:
         click.echo(document, nl=False)
+        if record_summary:
+            stderr.print(record_summary, markup=False, highlight=False)
+    if export_format == "cam-jsonl" and not document:
+        stderr.print(
+            f"warning: {book_id} has no exercise with a Lean target, so the cam-jsonl export is empty. "
+            f'Formalize exercises first, such as: lemmagraph formalize {book_id} "Exercise 1.1"',
+            markup=False,
+            highlight=False,
+        )
 
 
 @click.command(name="eval")

@@ -63,6 +63,17 @@ class Services:
         if "store" in self.__dict__:
             self.store.close()
 
+    def release_store(self) -> None:
+        """Close the store so that another process can open it; the next use of `store` opens it again.
+
+        The retriever and the vector index may hold the store, so they are dropped too.
+        """
+        self.__dict__.pop("retriever", None)
+        self.__dict__.pop("vectors", None)
+        store = self.__dict__.pop("store", None)
+        if store is not None:
+            store.close()
+
     def ingest(
         self,
         pdf_path: Path,

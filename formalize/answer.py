@@ -34,6 +34,17 @@ ANSWER_SCHEMA: dict = {
 }
 
 
+class AnswerParseError(LlmError):
+    """An error for a model answer that contains neither the answer JSON object nor a Lean code block.
+
+    `reason` is the last problem found, such as "missing lean_code".
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass
 class ParsedAnswer:
     """The fields of an answer, and which of the accepted forms it came in."""
@@ -51,7 +62,7 @@ def parse_answer(text: str) -> ParsedAnswer:
     The forms are tried in this order: the whole text as a JSON object, a ```json fence
     (or an unlabelled fence) containing one, the span from the first `{` to the last `}`,
     and finally a ```lean fence, in which case the text around the fence becomes the
-    informal statement. Raises LlmError quoting the start of the answer when none fits.
+    informal statement. Raises AnswerParseError quoting the start of the answer when none fits.
     """
     stripped = text.strip()
     problems: list[str] = []
@@ -67,10 +78,11 @@ def parse_answer(text: str) -> ParsedAnswer:
         return parsed
 
     reason = problems[-1] if problems else "empty answer"
-    raise LlmError(
+    raise AnswerParseError(
         f"The model's answer could not be parsed ({reason}). Expected a JSON object with "
         f"informal_statement and lean_code, or a ```lean code block. "
-        f"Answer started with: {_truncate(stripped)!r}"
+        f"Answer started with: {_truncate(stripped)!r}",
+        reason,
     )
 
 

@@ -10,6 +10,10 @@ it builds a prompt, a job that starts after its needs sees their Lean code.
 Resuming: an item whose stored targets include a checked or draft one is skipped,
 so a killed batch repeats only unfinished items. Every attempt is stored when it
 ends, and the response cache answers repeated requests without sending them.
+
+Stopping: when no job runs and every endpoint's circuit breaker is open, the batch
+ends at once instead of waiting for a cool-down, and `BatchReport.stop_reason`
+names each endpoint's URL and last error. The unsettled targets stay "not run".
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from formalize.scheduler import (
     ERROR,
     FAILED,
     FAULT,
+    OPEN,
     RATE_LIMITED,
     REJECTED,
     Job,
@@ -391,6 +396,7 @@ class TargetResult:
     endpoint: str = ""
     model: str = ""
     target_id: str = ""
+    target_status: str = ""  # the stored status of the deciding target: checked, draft or failed
     checks: str = ""  # "name: status" of the deciding attempt's last round
     reason: str = ""
     attempts: list[AttemptRecord] = field(default_factory=list)
@@ -429,6 +435,7 @@ class BatchReport:
     observed_bound: MakespanBound | None = None  # the same bound from the mean observed seconds per job
     all_large_cost_usd: float | None = None  # estimate of running every target on the last tier only
     finished: bool = False
+    stop_reason: str = ""  # why the batch ended before every target settled, such as every endpoint failing
 
     def count(self, status: str) -> int:
         return sum(1 for result in self.results if result.status == status)
@@ -508,8 +515,9 @@ class BatchRunner:
             result.status = SKIPPED_STATUS
             result.model = accepted.model
             result.target_id = accepted.id
+            result.target_status = accepted.status
             result.checks = _checks_summary(accepted)
-            result.reason = "accepted in an earlier run"
+            result.reason = f"{accepted.status} target of an earlier run, by model {accepted.model}"
 
     def _all_large_cost(self, report: BatchReport) -> float | None:
         """Estimate the cost of sending every target that ran to the last tier only.
@@ -554,6 +562,7 @@ class _Run:
         self.gates = {
             name: RequestGate(name, scheduler, self.lock, self.clock) for name in runner.endpoints
         }
+        self.last_errors: dict[str, str] = {}  # endpoint name -> error of its latest fault
 
     def clock(self) -> float:
         return time.monotonic() - self.started
@@ -575,19 +584,51 @@ class _Run:
                 if not running and self.scheduler.finished:
                     break
                 with self.lock:
-                    wake = self.scheduler.next_event(self.clock())
-                if not running and wake is None:
-                    raise LemmagraphError("the batch stalled: jobs are waiting but no endpoint can take them")
+                    # The same `now` as dispatch: a later clock could pass the moment a
+                    # job becomes startable, and then no future event is left to wait for.
+                    wake = self.scheduler.next_event(now)
+                if not running:
+                    self.report.stop_reason = self._stop_reason(wake)
+                    if self.report.stop_reason:
+                        log.error("Stopping the batch: %s", self.report.stop_reason)
+                        break
                 timeout = None if wake is None else max(0.0, wake - self.clock())
+                if not running:
+                    # wait() returns at once for an empty set, so sleep until the pause,
+                    # rate limit or cool-down that `wake` names ends.
+                    time.sleep(timeout)
+                    continue
                 done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
                     job_id, endpoint_name, started = running.pop(future)
                     self._finish(job_id, endpoint_name, started, future.result())
-            self.report.finished = True
+            self.report.finished = not self.report.stop_reason
         finally:
             self.report.actual_seconds = self.clock()
             pool.shutdown(wait=not running, cancel_futures=True)
             self._publish()
+
+    def _stop_reason(self, wake: float | None) -> str:
+        """Return why the batch must stop while no job runs, or "" when a job can still start.
+
+        The batch stops when every endpoint's circuit breaker is open, because each one
+        failed `failure_threshold` times in a row, or when no endpoint can take a waiting job.
+        """
+        states = self.scheduler.endpoints
+        if all(state.breaker.state == OPEN for state in states.values()):
+            return f"every endpoint is failing, so the batch stopped. {self._endpoint_errors()}"
+        if wake is None:
+            return f"the batch stalled: jobs are waiting but no endpoint can take them. {self._endpoint_errors()}"
+        return ""
+
+    def _endpoint_errors(self) -> str:
+        """Name each endpoint's URL and its latest error, such as a refused connection."""
+        sentences = []
+        for name, endpoint in self.runner.endpoints.items():
+            error = self.last_errors.get(name)
+            ending = f"its last error was: {error.rstrip('.')}." if error else "it recorded no error."
+            sentences.append(f"Endpoint {name} at {endpoint.base_url}: {ending}")
+        return " ".join(sentences)
 
     def _run_job(self, job_id: str, endpoint_name: str) -> AttemptRecord:
         """Run one attempt in a worker thread and classify how it ended."""
@@ -632,12 +673,18 @@ class _Run:
             result.endpoint = endpoint_name
             result.model = record.model
             result.target_id = record.target_id
+            result.target_status = record.status
             result.checks = record.checks
+        if record.outcome in (FAULT, RATE_LIMITED):
+            self.last_errors[endpoint_name] = record.error or record.outcome
         if state.status == DONE:
             result.status = ACCEPTED_STATUS
             result.reason = ""
         elif state.status == FAILED:
             result.status = FAILED_STATUS
+            result.reason = reason or record.outcome
+        else:
+            # The job went back to the queue, so its row shows why until it runs again.
             result.reason = reason or record.outcome
         log.info("Finished %s on %s: %s", job_id, endpoint_name, record.outcome)
 

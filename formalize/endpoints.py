@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from formalize.llm import LlmSettings
+from formalize.llm import EXAMPLE_BASE_URL, LlmSettings, base_url_problem
 from formalize.pricing import ModelPrice
 from formalize.scheduler import EndpointLimits
 from kg.errors import LemmagraphError
@@ -167,9 +167,11 @@ def _parse_entry(entry: Mapping[str, object], where: _Where, environ: Mapping[st
         )
     name = _text(entry, "name", where, required=True)
     base_url = _text(entry, "base_url", where, required=True)
-    if not base_url.startswith(("http://", "https://")):
+    problem = base_url_problem(base_url)
+    if problem:
         raise EndpointConfigError(
-            f"invalid base_url {base_url!r} in {where}: give an http(s) URL such as http://127.0.0.1:8080/v1"
+            f"invalid base_url {base_url!r} in {where}: {problem}. "
+            f"Give an http(s) URL such as {EXAMPLE_BASE_URL}"
         )
     return Endpoint(
         name=name,
@@ -281,9 +283,8 @@ def escalation_tiers(names: Sequence[str], endpoints: Sequence[Endpoint]) -> lis
         if not matched:
             matched = [endpoint.name for endpoint in endpoints if endpoint.model == name]
         if not matched:
-            known = ", ".join(endpoint.name for endpoint in endpoints)
             raise EndpointConfigError(
-                f"--escalate names {name!r}, which is neither an endpoint nor a model: use some of {known}"
+                f"--escalate names {name!r}, which is neither an endpoint nor a model: {_known_names(endpoints)}"
             )
         repeated = used.intersection(matched)
         if repeated:
@@ -291,3 +292,10 @@ def escalation_tiers(names: Sequence[str], endpoints: Sequence[Endpoint]) -> lis
         used.update(matched)
         tiers.append(matched)
     return tiers
+
+
+def _known_names(endpoints: Sequence[Endpoint]) -> str:
+    """Describe the names --escalate accepts, such as "endpoints: default; models: fake"."""
+    endpoint_names = ", ".join(endpoint.name for endpoint in endpoints)
+    models = ", ".join(sorted({endpoint.model for endpoint in endpoints}))
+    return f"the endpoint names are {endpoint_names}, and the model names are {models}"

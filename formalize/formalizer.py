@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from formalize.answer import ANSWER_SCHEMA, ParsedAnswer, parse_answer
+from formalize.answer import ANSWER_SCHEMA, AnswerParseError, ParsedAnswer, parse_answer
 from formalize.checks import COMPILE, PARSE, CheckRun, TargetChecker, failure_report
 from formalize.lean_project import LeanProject
 from formalize.llm import LlmAnswer, LlmClient, ResponseSchema
@@ -54,8 +54,10 @@ class _Usage:
     price_known: bool = True
     cached_calls: int = 0
     unpriced_models: set[str] = field(default_factory=set)
+    answers: list[LlmAnswer] = field(default_factory=list)
 
     def add(self, answer: LlmAnswer) -> None:
+        self.answers.append(answer)
         self.prompt_tokens += answer.prompt_tokens
         self.completion_tokens += answer.completion_tokens
         if answer.cached:
@@ -76,6 +78,9 @@ class Formalizer:
     never parse. A failed first request to the model raises LlmError and stores
     nothing. A failed repair request stores the attempt as failed and raises, and a
     failed review request is recorded as a failed semantic review check.
+
+    The answers of an attempt that ends failed are removed from the response cache,
+    so running the item again sends new requests instead of replaying the failure.
     """
 
     def __init__(
@@ -98,15 +103,23 @@ class Formalizer:
         self.prices = dict(prices or {})
         self.checker = TargetChecker(lean, client, builder, semantic_review=semantic_review)
 
-    def run(self, context: DependencyContext) -> LeanTarget:
+    def prompt_for(self, context: DependencyContext) -> Prompt:
+        """Build the prompt that `run` sends for this context, reading the stored targets of its items."""
+        return formalization_prompt(self.store, self.builder, context)
+
+    def run(self, context: DependencyContext, prompt: Prompt | None = None) -> LeanTarget:
         """Formalize the context's target item and return the stored LeanTarget.
 
         The status is "checked" when every check passed and Lean compiled the file,
         "draft" when every check that ran passed but no Lean toolchain compiled it,
         and "failed" otherwise, with the reason in `status_reason`.
+
+        With a `prompt` from `prompt_for`, the store is used only to write the target
+        after the model calls.
         """
         entity = context.target
-        prompt = formalization_prompt(self.store, self.builder, context)
+        if prompt is None:
+            prompt = self.prompt_for(context)
         log.info(
             "Formalizing %s with %d context items (%d dropped)",
             entity.id,
@@ -124,9 +137,18 @@ class Formalizer:
             target.status = FAILED
             target.status_reason = f"a request to the model failed: {error}"
             self._store(target, usage)
+            self._evict(usage.answers)
             raise
         self._store(target, usage)
+        if target.status == FAILED:
+            self._evict(usage.answers)
         return target
+
+    def _evict(self, answers: list[LlmAnswer]) -> None:
+        # Clients without a response cache, such as test doubles, need not offer evict.
+        evict = getattr(self.client, "evict", None)
+        if evict is not None:
+            evict(answers)
 
     def _rounds(
         self,
@@ -149,9 +171,9 @@ class Formalizer:
 
             try:
                 parsed = parse_answer(answer.text)
-            except LlmError as error:
+            except AnswerParseError as error:
                 target.checks.append(CheckRecord(PARSE, CHECK_FAILED, str(error), round_number))
-                _set_status(target, FAILED, f"the answer could not be parsed: {error}")
+                _set_status(target, FAILED, f"the answer could not be parsed ({error.reason})")
                 errors = str(error)
                 continue
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionMessage
 
 from formalize.llm_cache import ResponseCache, cache_key
 from kg.errors import LlmError
@@ -35,6 +37,21 @@ PLAIN = "none"
 OUTPUT_MODES: tuple[str, ...] = (JSON_SCHEMA, JSON_OBJECT, PLAIN)
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
+EXAMPLE_BASE_URL = "http://127.0.0.1:8080/v1"
+
+
+def base_url_problem(value: str) -> str | None:
+    """Return why `value` cannot be an endpoint's base URL, or None when it is an http(s) URL with a host."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as error:
+        return f"it is not a valid URL ({error})"
+    if parts.scheme not in ("http", "https"):
+        return "it must start with http:// or https://"
+    if not parts.hostname:
+        return "it has no host name"
+    return None
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,15 @@ class LlmSettings:
     max_retries: int = 3
     backoff_seconds: float = 1.0
     max_wait_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.base_url:
+            problem = base_url_problem(self.base_url)
+            if problem:
+                raise LlmError(
+                    f"Invalid endpoint URL {self.base_url!r} ({BASE_URL_HELP}): {problem}. "
+                    f"Give the server's OpenAI-compatible API prefix, such as {EXAMPLE_BASE_URL}."
+                )
 
 
 @dataclass(frozen=True)
@@ -81,6 +107,7 @@ class LlmAnswer:
 
     `output_mode` is the structured output mode of the request that produced the text.
     `cached` is true when the answer was read from the response cache and no request was sent.
+    `cache_key` is the answer's key in the response cache, empty when no cache was used.
     """
 
     text: str
@@ -89,6 +116,7 @@ class LlmAnswer:
     completion_tokens: int
     output_mode: str = PLAIN
     cached: bool = False
+    cache_key: str = ""
 
 
 def require_endpoint(settings: LlmSettings) -> None:
@@ -106,7 +134,7 @@ def require_endpoint(settings: LlmSettings) -> None:
         raise LlmError(
             f"No language model is configured: set {' and '.join(missing)}. "
             f"Hosted APIs also need a key ({API_KEY_HELP}). "
-            "Example: --base-url http://127.0.0.1:8080/v1 --model qwen2.5-coder-32b."
+            f"Example: --base-url {EXAMPLE_BASE_URL} --model qwen2.5-coder-32b."
         )
 
 
@@ -115,8 +143,9 @@ class LlmClient:
 
     Each request uses the strongest output mode the endpoint has not rejected:
     a JSON schema, then a JSON object, then plain text. Answers are cached under the
-    model, the full messages and the schema, so the key does not depend on the mode
-    that the endpoint ended up accepting.
+    base URL, the model, the full messages and the schema, so the key does not depend
+    on the mode that the endpoint ended up accepting. A caller that finds an answer
+    unusable removes it with `evict`, so that the same request is sent again.
     """
 
     def __init__(
@@ -150,17 +179,26 @@ class LlmClient:
     ) -> LlmAnswer:
         """Send the messages and return the answer, from the cache when the same request was answered before."""
         requested_format = schema.response_format(JSON_SCHEMA) if schema else {"type": "json_object"}
-        key = cache_key(self.model, messages, requested_format)
-        if self.cache is not None:
-            record = self.cache.get(key)
-            if record is not None:
-                log.info("Answer of %s read from the response cache (%s)", self.model, key[:12])
-                return _answer_from_record(record)
+        if self.cache is None:
+            return self._complete_with_fallback(messages, schema)
 
-        answer = self._complete_with_fallback(messages, schema)
-        if self.cache is not None:
-            self.cache.put(key, _record_from_answer(answer, self.model, requested_format))
+        key = cache_key(self.model, messages, requested_format, base_url=self.settings.base_url or "")
+        record = self.cache.get(key)
+        if record is not None:
+            log.info("Answer of %s read from the response cache (%s)", self.model, key[:12])
+            return replace(_answer_from_record(record), cache_key=key)
+
+        answer = replace(self._complete_with_fallback(messages, schema), cache_key=key)
+        self.cache.put(key, _record_from_answer(answer, self.model, requested_format))
         return answer
+
+    def evict(self, answers: Iterable[LlmAnswer]) -> None:
+        """Remove these answers from the response cache, so the next identical request is sent again."""
+        if self.cache is None:
+            return
+        for answer in answers:
+            if answer.cache_key:
+                self.cache.delete(answer.cache_key)
 
     def _complete_with_fallback(
         self,
@@ -187,6 +225,9 @@ class LlmClient:
                 continue
             except openai.OpenAIError as error:
                 raise self._error(error) from error
+            except json.JSONDecodeError as error:
+                # openai parses a body sent as application/json without catching this.
+                raise self._malformed(f"invalid JSON ({error.msg} at character {error.pos})") from error
             if rejected:
                 # The mode only moves after a success, so a 400 for another reason
                 # (a prompt that is too long) does not weaken later requests.
@@ -233,13 +274,33 @@ class LlmClient:
                 backoff = server_wait
         return max(0.0, min(backoff, self.settings.max_wait_seconds))
 
-    def _answer(self, completion: ChatCompletion, mode: str) -> LlmAnswer:
-        if not completion.choices or completion.choices[0].message.content is None:
+    def _malformed(self, detail: str) -> LlmError:
+        return LlmError(
+            f"{self.settings.base_url} (model {self.model}) returned a body that is not an OpenAI-compatible "
+            f"JSON response: {detail}. Check that the base URL ({BASE_URL_HELP}) is the API prefix of an "
+            f"OpenAI-compatible server, which usually ends in /v1, such as {EXAMPLE_BASE_URL}."
+        )
+
+    def _answer(self, completion: object, mode: str) -> LlmAnswer:
+        # openai builds the completion without validating it, and returns the body as a
+        # string when the Content-Type is not JSON, so every field is checked here.
+        if isinstance(completion, str):
+            raise self._malformed(f"it starts with {_short(completion, 80)!r}")
+        if not isinstance(completion, ChatCompletion):
+            raise self._malformed(f"the body is a JSON {type(completion).__name__}, not an object")
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list):
+            raise self._malformed("the body has no 'choices' list")
+        if choices and not isinstance(getattr(choices[0], "message", None), ChatCompletionMessage):
+            raise self._malformed("the first choice has no 'message' object")
+        if not choices or choices[0].message.content is None:
             raise LlmError(
                 f"The model {self.model} at {self.settings.base_url} returned no message content. "
                 "Check that the model serves chat completions."
             )
-        choice = completion.choices[0]
+        choice = choices[0]
+        if not isinstance(choice.message.content, str):
+            raise self._malformed("the message content is not a string")
         if choice.finish_reason == "length":
             log.warning(
                 "The completion of %s stopped at the token limit, so the Lean code may be cut off",
@@ -257,7 +318,8 @@ class LlmClient:
     def _error(self, error: openai.OpenAIError) -> LlmError:
         """Translate an openai exception into an LlmError that names the endpoint and the fix."""
         where = f"{self.settings.base_url} (model {self.model})"
-        detail = _short(str(error))
+        # The openai messages end with a period, and the templates below add their own.
+        detail = _short(str(error)).rstrip(".")
         retries = self.settings.max_retries
         if isinstance(error, openai.APITimeoutError):
             return LlmError(

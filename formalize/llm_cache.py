@@ -18,12 +18,19 @@ def cache_key(
     model: str,
     messages: Sequence[Mapping[str, str]],
     response_format: Mapping[str, Any] | None,
+    base_url: str = "",
 ) -> str:
-    """Return the sha256 hex digest of the model name, the full messages and the response format.
+    """Return the sha256 hex digest of the endpoint's base URL, the model name, the full messages
+    and the response format.
 
     The JSON encoding sorts keys, so two equal requests always give the same key.
     """
-    request = {"model": model, "messages": list(messages), "response_format": response_format}
+    request = {
+        "base_url": base_url,
+        "model": model,
+        "messages": list(messages),
+        "response_format": response_format,
+    }
     encoded = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
@@ -74,3 +81,13 @@ class ResponseCache:
             os.replace(temporary, path)
         except OSError as error:
             log.warning("Could not write the cached answer %s: %s", path, error)
+
+    def delete(self, key: str) -> None:
+        """Remove the record of `key` if there is one. A failure is logged and not raised."""
+        path = self.path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("Could not remove the cached answer %s: %s", path, error)
+            return
+        log.info("Removed the cached answer %s", key[:12])

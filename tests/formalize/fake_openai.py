@@ -30,12 +30,17 @@ class RecordedRequest:
 
 @dataclass
 class ScriptedResponse:
-    """One queued reply: a status and a JSON body, sent after `delay_seconds`."""
+    """One queued reply: a status and a body, sent after `delay_seconds`.
+
+    A `body` that is a string is sent as it is, with `content_type`, so a test can
+    send a reply that is not JSON. Any other body is encoded as JSON.
+    """
 
     status: int
-    body: dict[str, Any]
+    body: dict[str, Any] | list[Any] | str
     headers: dict[str, str] = field(default_factory=dict)
     delay_seconds: float = 0.0
+    content_type: str = "application/json"
 
 
 # A callable reply receives the request and returns the reply to send.
@@ -116,6 +121,11 @@ class FakeOpenAI:
         with self._lock:
             self._script.append(ScriptedResponse(status, body, headers or {}, delay_seconds))
 
+    def push_raw(self, status: int, text: str, content_type: str) -> None:
+        """Queue a reply whose body is `text` as it is, such as an HTML page or broken JSON."""
+        with self._lock:
+            self._script.append(ScriptedResponse(status, text, {}, 0.0, content_type))
+
     def push_answer(self, content: str | None, **completion: Any) -> None:
         """Queue a successful chat completion whose message is `content`."""
         self.push(200, chat_completion(content, **completion))
@@ -174,10 +184,11 @@ class FakeOpenAI:
                 # does not keep a handler thread alive.
                 if reply.delay_seconds and fake._closing.wait(reply.delay_seconds):
                     return
-                payload = json.dumps(reply.body).encode("utf-8")
+                text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                payload = text.encode("utf-8")
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     for name, value in reply.headers.items():
                         self.send_header(name, value)

@@ -395,3 +395,56 @@ def test_killed_batch_resumes(tmp_path, chapter, servers):
     assert not resumed & finished_before_kill, "no finished target was formalized again"
     assert skipped == finished_before_kill - {last}
     assert report.count(ACCEPTED_STATUS) + report.count(SKIPPED_STATUS) == 7
+
+
+def closed_port_url() -> str:
+    """Return a base URL on 127.0.0.1 where nothing listens, so connections are refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_unreachable_endpoints_stop_batch(store, tmp_path, chapter):
+    urls = [closed_port_url(), closed_port_url()]
+    endpoints = [
+        Endpoint(name=f"down{index}", base_url=url, model="m", expected_seconds=0.05, failure_threshold=2,
+                 cooldown_seconds=30.0)
+        for index, url in enumerate(urls)
+    ]
+    started = time.monotonic()
+
+    report = runner(store, tmp_path, endpoints).run(chapter[1])
+
+    assert time.monotonic() - started < 10, "the batch ends without waiting for the cool-down"
+    assert not report.finished
+    assert report.stop_reason.startswith("every endpoint is failing")
+    for url in urls:
+        assert url in report.stop_reason
+    assert "Connection error" in report.stop_reason
+    assert ".." not in report.stop_reason
+    assert report.count(ACCEPTED_STATUS) == 0
+    assert all(result.status == "not run" for result in report.results)
+
+
+def test_rate_limit_wait_does_not_spin(store, tmp_path, chapter, servers, monkeypatch):
+    from formalize.scheduler import ListScheduler
+
+    server = start(servers, SimulatedModel("m"))
+    calls = []
+    next_event = ListScheduler.next_event
+
+    def counted(self, now):
+        calls.append(now)
+        return next_event(self, now)
+
+    monkeypatch.setattr(ListScheduler, "next_event", counted)
+    limited = endpoint("only", server, concurrency=1, requests_per_minute=600, burst=2)
+
+    report = runner(store, tmp_path, [limited]).run(chapter[1])
+
+    assert report.count(ACCEPTED_STATUS) == 7
+    assert report.actual_seconds > 1.0, "the rate limit spaces the seven jobs"
+    assert len(calls) < 100, "the loop sleeps until the token bucket admits the next job"

@@ -57,8 +57,28 @@ def test_batch_summary_table(capsys, monkeypatch, home: Path, tmp_path: Path, mo
     assert status == 0
     # A table cell may wrap in the 80 columns of a captured console, so check single words.
     assert "Exercise" in out
-    assert "accepted" in out
-    assert "lower bound from the configured seconds per job" in out
+    assert "draft" in out, "the status column uses the stored status words"
+    assert "accepted (checked or draft)" in out
+    assert "Wall time" in out
+    assert "No schedule could finish under" in out
+    assert "makespan" not in out
+
+
+def test_batch_rerun_rows_consistent(capsys, monkeypatch, home: Path, tmp_path: Path, model_server):
+    config = endpoints_file(tmp_path, model_server.base_url)
+    args = ["--home", str(home), "formalize", BOOK, "--chapter", "1", "--endpoints", str(config)]
+    run_cli(capsys, monkeypatch, *args)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    status, out, _ = run_cli(capsys, monkeypatch, *args)
+
+    rows = [line for line in out.splitlines() if "skipped" in line and "│" in line]
+    assert status == 0
+    assert rows
+    for row in rows:
+        cells = [cell.strip() for cell in row.split("│")]
+        assert cells[2] == "skipped: draft"
+        assert cells[3] == "-", "a skipped row has no endpoint of this batch"
 
 
 @pytest.mark.parametrize(

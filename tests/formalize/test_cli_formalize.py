@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import cli
 from formalize.prompt import render_messages
-from tests.formalize.fake_openai import FakeOpenAI
+from tests.formalize.fake_openai import FakeOpenAI, RecordedRequest, ScriptedResponse, chat_completion
 
+REPO = Path(__file__).resolve().parents[2]
 BOOK = "sample"
 EXERCISE = "Exercise 1.18"
 LEAN_CODE = """import Mathlib
@@ -194,3 +197,147 @@ def test_invalid_prices_name_model(capsys, monkeypatch, home: Path):
     assert status == 1
     assert "fake-model" in err
     assert "USD per million tokens" in err
+
+
+HTML_PAGE = "<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>"
+
+
+def closed_port_url() -> str:
+    """Return a base URL on 127.0.0.1 where nothing listens, so connections are refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_formalize_html_body_names_url(capsys, monkeypatch, home: Path, fake_openai: FakeOpenAI):
+    fake_openai.push_raw(200, HTML_PAGE, "text/html")
+
+    status, _, err = run_cli(capsys, monkeypatch, *formalize_args(home, fake_openai))
+
+    assert status == 1
+    assert "Traceback" not in err
+    assert fake_openai.base_url in err
+    assert "not an OpenAI-compatible JSON response" in err
+    assert "/v1" in err
+
+
+def test_batch_html_body_names_url(capsys, monkeypatch, home: Path, fake_openai: FakeOpenAI):
+    for _ in range(30):
+        fake_openai.push_raw(200, HTML_PAGE, "application/json")
+
+    status, out, err = run_cli(
+        capsys, monkeypatch, "--home", str(home), "formalize", BOOK, "--chapter", "1",
+        "--base-url", fake_openai.base_url, "--model", "fake-model", "--json",
+    )
+
+    report = json.loads(out)
+    assert status == 1
+    assert "Traceback" not in err
+    assert report["counts"]["failed"] == len(report["targets"])
+    for target in report["targets"]:
+        assert "not an OpenAI-compatible JSON response" in target["reason"]
+        assert fake_openai.base_url in target["reason"]
+
+
+@pytest.mark.parametrize("value", ["notaurl", "localhost:8080/v1", "http://"])
+def test_formalize_invalid_base_url(capsys, monkeypatch, home: Path, value: str):
+    status, _, err = run_cli(
+        capsys, monkeypatch, "--home", str(home), "formalize", BOOK, EXERCISE, "--base-url", value, "--model", "m"
+    )
+
+    assert status == 1
+    assert f"Invalid endpoint URL {value!r}" in err
+    assert "http://127.0.0.1:8080/v1" in err
+    assert "Could not connect" not in err
+
+
+def test_batch_unreachable_endpoint_reports(capsys, monkeypatch, home: Path):
+    monkeypatch.setenv("LEMMAGRAPH_LLM_MAX_RETRIES", "0")
+    url = closed_port_url()
+    started = time.monotonic()
+
+    status, out, err = run_cli(
+        capsys, monkeypatch, "--home", str(home), "formalize", BOOK, "--chapter", "1",
+        "--base-url", url, "--model", "fake-model",
+    )
+
+    assert time.monotonic() - started < 20
+    assert status == 1
+    assert "not run" in out, "the report table is printed before the error"
+    assert "every endpoint is failing" in err
+    assert url in " ".join(err.split())
+    assert "Connection error" in err
+    assert "stalled" not in err
+
+
+def test_failed_target_rerun_sends_requests(capsys, monkeypatch, home: Path, fake_openai: FakeOpenAI):
+    other = FakeOpenAI().start()
+    try:
+        fake_openai.push_answer("I cannot do this.")
+        first_status, _, first_err = run_cli(
+            capsys, monkeypatch, *formalize_args(home, fake_openai, "--repair-rounds", "0")
+        )
+        other.push_answer(ANSWER)
+        other.push_answer(FAITHFUL)
+        second_status, second_out, _ = run_cli(
+            capsys, monkeypatch, *formalize_args(home, other, "--repair-rounds", "0", "--json")
+        )
+    finally:
+        other.close()
+
+    assert first_status == 1
+    assert "running the command again sends new requests" in " ".join(first_err.split())
+    assert "could not be parsed: The model" not in first_err
+    assert second_status == 0
+    assert json.loads(second_out)["cached_calls"] == 0
+    assert len(other.requests) == 2
+
+
+def test_formalize_releases_store_during_requests(capsys, monkeypatch, home: Path, fake_openai: FakeOpenAI):
+    from kg.workspace import Workspace
+
+    graph_path = Workspace(home).graph_path
+    opened: list[subprocess.CompletedProcess] = []
+
+    def open_store_elsewhere(request: RecordedRequest) -> ScriptedResponse:
+        # Another process opens the embedded store while the model call is in flight.
+        opened.append(subprocess.run(
+            [sys.executable, "-c", f"from kg.ladybug_store import LadybugStore; LadybugStore({str(graph_path)!r}).close()"],
+            cwd=REPO, capture_output=True, text=True, timeout=120,
+        ))
+        return ScriptedResponse(200, chat_completion(ANSWER))
+
+    fake_openai.push_responder(open_store_elsewhere)
+    fake_openai.push_answer(FAITHFUL)
+
+    status, out, _ = run_cli(capsys, monkeypatch, *formalize_args(home, fake_openai, "--json"))
+
+    assert status == 0
+    assert opened[0].returncode == 0, opened[0].stderr
+    stored_status, shown, _ = run_cli(capsys, monkeypatch, "--home", str(home), "show", BOOK, EXERCISE, "--json")
+    assert json.loads(shown)["latest_target"]["id"] == json.loads(out)["id"]
+
+
+def test_export_cam_jsonl_counts_records(capsys, monkeypatch, home: Path, fake_openai: FakeOpenAI, tmp_path: Path):
+    output = tmp_path / "records.jsonl"
+    empty_status, _, empty_err = run_cli(
+        capsys, monkeypatch, "--home", str(home), "export", BOOK, "--format", "cam-jsonl", "-o", str(output)
+    )
+    fake_openai.push_answer(ANSWER)
+    fake_openai.push_answer(FAITHFUL)
+    run_cli(capsys, monkeypatch, *formalize_args(home, fake_openai))
+
+    status, _, err = run_cli(
+        capsys, monkeypatch, "--home", str(home), "export", BOOK, "--format", "cam-jsonl", "-o", str(output)
+    )
+
+    assert empty_status == 0
+    assert f"wrote 0 records to {output}" in " ".join(empty_err.split())
+    assert "warning:" in empty_err
+    assert "no exercise with a Lean target" in " ".join(empty_err.split())
+    assert status == 0
+    assert f"wrote 1 record to {output}" in " ".join(err.split())
+    assert "warning" not in err

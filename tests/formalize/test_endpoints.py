@@ -59,6 +59,7 @@ def test_api_key_not_in_repr(tmp_path):
         (VALID, "environment variable SMALL_KEY named by api_key_env in endpoint 'small'"),
         ('[[endpoints]]\nname = "a"\nbase_url = "http://x/v1"\n', "missing model in endpoint 'a'"),
         ('[[endpoints]]\nname = "a"\nbase_url = "x"\nmodel = "m"\n', "invalid base_url 'x'"),
+        ('[[endpoints]]\nname = "a"\nbase_url = "http:///v1"\nmodel = "m"\n', "it has no host name"),
         ('[[endpoints]]\nname = "a"\nbase_url = "http://x/v1"\nmodel = "m"\nconcurrency = 0\n',
          "invalid concurrency 0 in endpoint 'a'"),
         ('[[endpoints]]\nname = "a"\nbase_url = "http://x/v1"\nmodel = "m"\nconcurrency = 1.5\n',
@@ -99,8 +100,12 @@ def test_escalation_by_name_or_model(tmp_path):
 def test_escalation_unknown_name(tmp_path):
     endpoints = load_endpoints(write(tmp_path, VALID), environ={"SMALL_KEY": "k"})
 
-    with pytest.raises(EndpointConfigError, match="neither an endpoint nor a model: use some of small, large"):
+    with pytest.raises(EndpointConfigError, match="neither an endpoint nor a model") as error:
         escalation_tiers(["small", "huge"], endpoints)
+
+    assert "the endpoint names are small, large" in str(error.value)
+    assert "the model names are large-model, small-model" in str(error.value)
+    assert "some of" not in str(error.value)
 
 
 def test_escalation_repeated_endpoint(tmp_path):

@@ -505,3 +505,44 @@ def test_lean_error_is_fed_back(store: GraphStore, fake_openai: FakeOpenAI, fake
     assert check_names(target.checks, 0)[2] == ("compile", "failed")
     assert "unexpected token" in target.checks[2].output
     assert "unexpected token" in fake_openai.requests[1].body["messages"][-1]["content"]
+
+
+def test_failed_attempt_rerun_sends_requests(store: GraphStore, fake_openai: FakeOpenAI, tmp_path: Path, no_lake):
+    context = theorem_context(sample_book())
+    fake_openai.push_answer("I cannot do this.")
+    push_json(fake_openai, ANSWER)
+    push_json(fake_openai, FAITHFUL)
+
+    first = build_formalizer(store, fake_openai, tmp_path / "lean", tmp_path / "cache", repair_rounds=0).run(context)
+    second = build_formalizer(store, fake_openai, tmp_path / "lean", tmp_path / "cache", repair_rounds=0).run(context)
+
+    assert first.status == FAILED
+    assert second.status == DRAFT
+    assert second.cached_calls == 0, "no answer of the failed attempt is replayed"
+    assert len(fake_openai.requests) == 3
+
+
+def test_rejected_attempt_evicts_review_answer(store: GraphStore, fake_openai: FakeOpenAI, tmp_path: Path, no_lake):
+    context = theorem_context(sample_book())
+    push_json(fake_openai, ANSWER)
+    push_json(fake_openai, WEAKER)
+    push_json(fake_openai, ANSWER)
+    push_json(fake_openai, FAITHFUL)
+
+    first = build_formalizer(store, fake_openai, tmp_path / "lean", tmp_path / "cache", repair_rounds=0).run(context)
+    second = build_formalizer(store, fake_openai, tmp_path / "lean", tmp_path / "cache", repair_rounds=0).run(context)
+
+    assert first.status == FAILED
+    assert second.status == DRAFT
+    assert len(fake_openai.requests) == 4
+
+
+def test_parse_failure_reason_not_repeated(formalizer: Formalizer, fake_openai: FakeOpenAI):
+    fake_openai.push_answer("I cannot do this.")
+    fake_openai.push_answer("I cannot do this.")
+    fake_openai.push_answer("I cannot do this.")
+
+    target = formalizer.run(theorem_context(sample_book()))
+
+    assert target.status_reason.startswith("the answer could not be parsed (")
+    assert target.status_reason.lower().count("could not be parsed") == 1

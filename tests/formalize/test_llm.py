@@ -307,7 +307,7 @@ def test_cache_key_covers_model_messages_format():
 
 def test_damaged_cache_file_is_a_miss(fake_openai: FakeOpenAI, tmp_path):
     cache = ResponseCache(tmp_path / "cache")
-    key = cache_key("fake-model", MESSAGES, SCHEMA.response_format(JSON_SCHEMA))
+    key = cache_key("fake-model", MESSAGES, SCHEMA.response_format(JSON_SCHEMA), base_url=fake_openai.base_url)
     cache.path(key).parent.mkdir(parents=True)
     cache.path(key).write_text("{not json", encoding="utf-8")
     fake_openai.push_answer(ANSWER_TEXT)
@@ -385,3 +385,95 @@ def test_require_endpoint_names_flags(base_url, model, expected):
 
 def test_require_endpoint_accepts_complete_settings():
     require_endpoint(LlmSettings(base_url="http://127.0.0.1:9/v1", api_key=None, model="m"))
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("<html><body>Welcome to nginx!</body></html>", "text/html"),
+        ("<html><body>Welcome to nginx!</body></html>", "application/json"),
+        ("", "application/json"),
+        ('["not", "an", "object"]', "application/json"),
+        ('{"id": "x", "object": "chat.completion"}', "application/json"),
+        ('{"choices": null}', "application/json"),
+        ('{"choices": [{"index": 0}]}', "application/json"),
+        ('{"choices": ["text"]}', "application/json"),
+        ('{"choices": [{"message": {"role": "assistant", "content": 42}}]}', "application/json"),
+    ],
+)
+def test_client_unexpected_response_body(fake_openai: FakeOpenAI, body: str, content_type: str):
+    fake_openai.push_raw(200, body, content_type)
+
+    with pytest.raises(LlmError) as raised:
+        LlmClient(settings_for(fake_openai)).complete(MESSAGES, SCHEMA)
+
+    message = str(raised.value)
+    assert fake_openai.base_url in message
+    assert "not an OpenAI-compatible" in message
+    assert "/v1" in message
+    assert "\n" not in message
+    assert len(fake_openai.requests) == 1, "a malformed body is not retried"
+
+
+def test_client_connection_error_single_period():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = LlmSettings(base_url=f"http://127.0.0.1:{port}/v1", api_key=None, model="m", max_retries=0)
+
+    with pytest.raises(LlmError) as raised:
+        LlmClient(settings).complete(MESSAGES)
+
+    assert ".." not in str(raised.value)
+
+
+@pytest.mark.parametrize("base_url", ["notaurl", "127.0.0.1:8080/v1", "ftp://example.org/v1", "http://", "http:///v1"])
+def test_settings_reject_invalid_base_url(base_url: str):
+    with pytest.raises(LlmError) as raised:
+        LlmSettings(base_url=base_url, api_key=None, model="m")
+
+    assert repr(base_url) in str(raised.value)
+    assert "http://127.0.0.1:8080/v1" in str(raised.value)
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:8080/v1", "https://api.example.org/v1", "http://localhost"])
+def test_settings_accept_http_base_url(base_url: str):
+    assert LlmSettings(base_url=base_url, api_key=None, model="m").base_url == base_url
+
+
+def test_cache_key_covers_base_url():
+    first = cache_key("m", MESSAGES, None, base_url="http://127.0.0.1:8001/v1")
+    second = cache_key("m", MESSAGES, None, base_url="http://127.0.0.1:8002/v1")
+
+    assert first != second
+
+
+def test_client_cache_misses_on_other_server(fake_openai: FakeOpenAI, tmp_path):
+    other = FakeOpenAI().start()
+    try:
+        fake_openai.push_answer(ANSWER_TEXT)
+        other.push_answer(ANSWER_TEXT)
+        cache = ResponseCache(tmp_path / "cache")
+
+        LlmClient(settings_for(fake_openai), cache=cache).complete(MESSAGES, SCHEMA)
+        answer = LlmClient(settings_for(other), cache=cache).complete(MESSAGES, SCHEMA)
+    finally:
+        other.close()
+
+    assert answer.cached is False
+    assert len(other.requests) == 1
+
+
+def test_client_evicted_answer_is_sent_again(fake_openai: FakeOpenAI, tmp_path):
+    fake_openai.push_answer("not the answer")
+    fake_openai.push_answer(ANSWER_TEXT)
+    cache = ResponseCache(tmp_path / "cache")
+    client = LlmClient(settings_for(fake_openai), cache=cache)
+
+    first = client.complete(MESSAGES, SCHEMA)
+    client.evict([first])
+    second = client.complete(MESSAGES, SCHEMA)
+
+    assert second.cached is False
+    assert second.text == ANSWER_TEXT
+    assert len(fake_openai.requests) == 2
