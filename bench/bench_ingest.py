@@ -85,10 +85,14 @@ def main() -> None:
     if not arguments.pdf.is_file():
         sys.exit(f"PDF not found: {arguments.pdf}; pass a path or place the shared corpus next to the checkout")
 
-    full_runs = [_run_child("full", arguments.pdf) for _ in range(arguments.runs)]
+    # Alternate the two sides so that load from other work on the machine hits both alike.
+    full_runs = [_run_child("full", arguments.pdf)]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(full_runs[0]["texts"], handle)
-    baselines = [_run_child("baseline", arguments.pdf, Path(handle.name)) for _ in range(arguments.runs)]
+    baselines = [_run_child("baseline", arguments.pdf, Path(handle.name))]
+    for _ in range(arguments.runs - 1):
+        full_runs.append(_run_child("full", arguments.pdf))
+        baselines.append(_run_child("baseline", arguments.pdf, Path(handle.name)))
     Path(handle.name).unlink()
 
     full = statistics.median(run["seconds"] for run in full_runs)
