@@ -110,12 +110,13 @@ def endpoint(name: str, base_url: str, latency: float, **options) -> Endpoint:
     )
 
 
-def scheduling(work: Path, seed: int) -> dict:
+def scheduling(work: Path, seed: int, scale: float = 1.0) -> dict:
+    """Run the 60-target chapter; `scale` multiplies latencies and divides request rates."""
     graph, contexts = synthetic_chapter("bench", definitions=12, lemmas=28, exercises=20, seed=seed)
     servers = ServerProcess(
         [
-            {"model": "fast-model", "latency_seconds": FAST_LATENCY, "failure_rate": 0.02, "seed": seed},
-            {"model": "slow-model", "latency_seconds": SLOW_LATENCY, "failure_rate": 0.05, "seed": seed + 1},
+            {"model": "fast-model", "latency_seconds": FAST_LATENCY * scale, "failure_rate": 0.02, "seed": seed},
+            {"model": "slow-model", "latency_seconds": SLOW_LATENCY * scale, "failure_rate": 0.05, "seed": seed + 1},
         ]
     )
     fast_url, slow_url = servers.base_urls
@@ -123,8 +124,8 @@ def scheduling(work: Path, seed: int) -> dict:
         endpoints = [
             # The fast endpoint is bound by its request rate (15 jobs/s), the slow one by
             # its concurrency (4 / 0.24 s = 16.7 jobs/s).
-            endpoint("fast", fast_url, FAST_LATENCY, concurrency=3, requests_per_minute=1800),
-            endpoint("slow", slow_url, SLOW_LATENCY, concurrency=4, requests_per_minute=3000),
+            endpoint("fast", fast_url, FAST_LATENCY * scale, concurrency=3, requests_per_minute=round(1800 / scale)),
+            endpoint("slow", slow_url, SLOW_LATENCY * scale, concurrency=4, requests_per_minute=round(3000 / scale)),
         ]
         started = time.perf_counter()
         report = run_batch(work / "schedule", graph, contexts, endpoints)
@@ -197,6 +198,11 @@ def escalation(work: Path, seed: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--latency-scale", type=float, default=1.0,
+        help="multiply request latencies (and divide request rates) of the scheduling run; "
+        "real model calls take seconds, which makes per-job overhead relatively smaller",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -208,7 +214,7 @@ def main() -> None:
     shutil.which = lambda name, *args, **kwargs: None
     work = Path(tempfile.mkdtemp(prefix="bench-schedule-"))
     try:
-        results = {"scheduling": scheduling(work, arguments.seed), "escalation": escalation(work, arguments.seed)}
+        results = {"scheduling": scheduling(work, arguments.seed, arguments.latency_scale), "escalation": escalation(work, arguments.seed)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if arguments.json:
