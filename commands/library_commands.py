@@ -143,6 +143,7 @@ def show(ctx: click.Context, book_id: str, ref: str, as_json: bool) -> None:
     store = services.store
     entity = resolve_item(store, book_id, ref)
     references = store.references_from(entity.id)
+    section_references = store.section_references_from(entity.id)
     defined = store.terms_defined_by(entity.id)
     targets = store.targets(entity.id)
     if as_json:
@@ -153,6 +154,7 @@ def show(ctx: click.Context, book_id: str, ref: str, as_json: bool) -> None:
                 "text": entity.text,
                 "proof": entity.proof,
                 "references": [asdict(reference) for reference in references],
+                "section_references": [asdict(reference) for reference in section_references],
                 "defines": [term.surface for term in defined],
                 "lean_targets": [asdict(target) for target in targets],
                 "latest_target": asdict(targets[-1]) if targets else None,
@@ -168,6 +170,11 @@ def show(ctx: click.Context, book_id: str, ref: str, as_json: bool) -> None:
     if references:
         cited = ", ".join(reference.surface for reference in references)
         stdout.print(f"cites: {cited}", markup=False)
+    if section_references:
+        numbers = {section.id: section.number for section in store.sections(entity.book_id)}
+        cited_ids = dict.fromkeys(reference.section_id for reference in section_references)
+        cited_sections = ", ".join(f"§{numbers.get(section_id) or section_id}" for section_id in cited_ids)
+        stdout.print(f"cites sections: {cited_sections}", markup=False)
     if defined:
         stdout.print("defines: " + ", ".join(term.surface for term in defined), markup=False)
     if targets:

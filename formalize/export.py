@@ -16,8 +16,9 @@ EXERCISE = "exercise"
 
 
 def export_json(store: GraphStore, book_id: str) -> dict[str, Any]:
-    """Return the book, its items in reading order and its edges, ready for `json.dumps`.
+    """Return the book, its items and sections in reading order and its edges, ready for `json.dumps`.
 
+    CITES_SECTION edges go from an item id to a section id of `sections`.
     Raises NotFoundError from the store when the book does not exist.
     """
     summary = store.book(book_id)
@@ -36,7 +37,8 @@ def export_json(store: GraphStore, book_id: str) -> dict[str, Any]:
         {"source": edge.source, "target": edge.target, "type": edge.type}
         for edge in store.edges(book_id)
     ]
-    return {"book": asdict(summary.book), "entities": entities, "edges": edges}
+    sections = [asdict(section) for section in store.sections(book_id)]
+    return {"book": asdict(summary.book), "entities": entities, "edges": edges, "sections": sections}
 
 
 def cam_records(store: GraphStore, book_id: str) -> Iterator[dict[str, Any]]:

@@ -97,6 +97,15 @@ class RawItem:
     head_style: tuple[str, int, int] = ("", 0, 0)
 
 
+@dataclass(frozen=True)
+class HeadingLine:
+    """A section heading recognised by its bold, larger font, with its page and font size."""
+
+    text: str
+    page: int
+    size: float
+
+
 @dataclass
 class _Head:
     kind: str
@@ -320,9 +329,12 @@ class ItemExtractor:
         self.toc = toc or []
         self.metrics: LayoutMetrics = measure_layout(pages)
         self.body_size = self.metrics.body_size
+        # Heading lines found by font when the PDF has no outline, filled by `extract`.
+        self.headings: list[HeadingLine] = []
 
     def extract(self) -> list[RawItem]:
         items: list[RawItem] = []
+        self.headings = []
         open_item: _OpenItem | None = None
         section: str | None = None
         toc_by_page = self._toc_by_page()
@@ -354,6 +366,9 @@ class ItemExtractor:
         """Assign one line to a new item, a proof, the open item, or to no item."""
         heading = self._section_heading(line, page_sections)
         if heading is not None:
+            if not self.toc:
+                size = max(span.size for span in line.spans if span.text.strip())
+                self.headings.append(HeadingLine(heading, line.page, size))
             if open_item is not None:
                 open_item.mode = None
             return open_item, heading
@@ -436,8 +451,8 @@ class ItemExtractor:
         return by_page
 
     def _heading_line_for(self, page: Page, title: str) -> bool:
-        key = _normalize_heading(title)
-        return any(_normalize_heading(line.text).endswith(key) for line in page.lines)
+        key = normalize_heading(title)
+        return any(normalize_heading(line.text).endswith(key) for line in page.lines)
 
     def _section_heading(self, line: Line, page_sections: list[str]) -> str | None:
         """Return the section title if `line` is a section heading, else None."""
@@ -445,9 +460,9 @@ class ItemExtractor:
         if not spans or not all(span.is_bold for span in spans):
             return None
         text = line.text.strip()
-        normalized = _normalize_heading(text)
+        normalized = normalize_heading(text)
         for title in page_sections:
-            key = _normalize_heading(title)
+            key = normalize_heading(title)
             if key and normalized.endswith(key) and len(normalized) <= len(key) + 12:
                 return title
         if max(span.size for span in spans) >= self.body_size * _HEADING_SIZE_RATIO and not self.toc:
@@ -525,6 +540,6 @@ def _drop_paragraph_labels(items: list[RawItem]) -> list[RawItem]:
     return kept
 
 
-def _normalize_heading(text: str) -> str:
+def normalize_heading(text: str) -> str:
     text = re.sub(r"^[\d.A-Z]*\d[\d.]*\s*", "", text.strip())
     return re.sub(r"\W+", " ", text.lower()).strip()

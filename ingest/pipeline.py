@@ -1,4 +1,4 @@
-"""Turn one PDF into a BookGraph: items, references, terms and term links."""
+"""Turn one PDF into a BookGraph: items, sections, references, terms and term links."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kg.models import Book, BookGraph, Entity, entity_id
+from kg.models import Book, BookGraph, Entity, Section, entity_id
 
-from ingest.items import ItemExtractor, RawItem
+from ingest.items import HeadingLine, ItemExtractor, RawItem
 from ingest.notation import SymbolFinder
 from ingest.pdf_reader import Page, PdfReader
-from ingest.references import ItemText, ReferenceResolver, equation_tags
+from ingest.references import ItemText, ReferenceResolver, SectionReferenceResolver, equation_tags
+from ingest.sections import SectionLocator, raw_outline_headings, sections_from_headings, sections_from_outline
 from ingest.terms import DefinitionSource, TermFinder
 from ingest.text import join_lines
 
@@ -45,9 +46,12 @@ def ingest_pdf(path: Path, book_id: str, progress: ProgressCallback | None = Non
             ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
 
-    raw_items = ItemExtractor(pages, toc).extract()
-    entities, item_texts = _build_entities(book_id, raw_items)
+    extractor = ItemExtractor(pages, toc)
+    raw_items = extractor.extract()
+    sections, locator = _build_sections(book_id, toc, extractor.headings, pages)
+    entities, item_texts = _build_entities(book_id, raw_items, locator)
     references = ReferenceResolver(item_texts).find_all()
+    section_references = SectionReferenceResolver(item_texts, sections).find_all()
 
     definitions = [
         DefinitionSource(entity, raw.statement, raw.head_length)
@@ -57,20 +61,35 @@ def ingest_pdf(path: Path, book_id: str, progress: ProgressCallback | None = Non
     terms, term_links = TermFinder(book_id).find(definitions, entities) if entities else ([], [])
     symbols, symbol_links = SymbolFinder(book_id).find(entities)
     logger.info(
-        "%s: %d items, %d references, %d terms, %d symbols on %d pages",
+        "%s: %d items, %d references, %d terms, %d symbols, %d sections, %d section references on %d pages",
         path.name,
         len(entities),
         len(references),
         len(terms),
         len(symbols),
+        len(sections),
+        len(section_references),
         book.page_count,
     )
     terms = terms + symbols
     term_links = term_links + symbol_links
-    return BookGraph(book, entities, references, terms, term_links)
+    return BookGraph(book, entities, references, terms, term_links, sections, section_references)
 
 
-def _build_entities(book_id: str, raw_items: list[RawItem]) -> tuple[list[Entity], list[ItemText]]:
+def _build_sections(
+    book_id: str, toc: list[tuple[int, str, int]], headings: list[HeadingLine], pages: list[Page]
+) -> tuple[list[Section], SectionLocator]:
+    """Build the section tree from the outline, else from the heading lines found by font."""
+    if toc:
+        sections = sections_from_outline(book_id, toc, pages)
+        return sections, SectionLocator(sections, raw_outline_headings(toc))
+    sections = sections_from_headings(book_id, headings, pages)
+    return sections, SectionLocator(sections, [heading.text for heading in headings])
+
+
+def _build_entities(
+    book_id: str, raw_items: list[RawItem], locator: SectionLocator
+) -> tuple[list[Entity], list[ItemText]]:
     entities: list[Entity] = []
     item_texts: list[ItemText] = []
     used_ids: set[str] = set()
@@ -99,6 +118,7 @@ def _build_entities(book_id: str, raw_items: list[RawItem]) -> tuple[list[Entity
             order=order,
             proof=proof.text,
             section=raw.section,
+            section_id=locator.section_of(raw.section, raw.page),
         )
         entities.append(entity)
         statement_tags = equation_tags([line.text for line in raw.statement])

@@ -1,11 +1,11 @@
-"""Find explicit citations of items ("by Lemma 3.2", "Theorems 2.1 and 2.3", "(2.4)")."""
+"""Find explicit citations of items ("by Lemma 3.2", "Theorems 2.1 and 2.3", "(2.4)") and of sections ("§1.7")."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from kg.models import Entity, Reference
+from kg.models import Entity, Reference, Section, SectionReference
 
 from ingest.items import HEAD_WORDS, NUMBER_PATTERN
 from ingest.text import PagedText
@@ -26,6 +26,13 @@ _RANGE_DASH = re.compile(r"^\s*(?:[\u2013\u2014-]|to)\s*$")
 _EQUATION_CITATION = re.compile(r"(?<![\w)])\((?P<number>\d+\.\d+)\)")
 # A printed equation tag: "(2.4)" at the end of a line, after the formula or alone.
 _EQUATION_TAG = re.compile(r"(?:^|\s)\((?P<number>\d+\.\d+)\)\s*$")
+# "Section 2.3", "Sections 2.1 and 2.3", "Sect. 4", "§1.7", "§§2.1–2.3".
+# NOTE: only the capitalized word counts, so "see section 2.3" in lower case is not found.
+_SECTION_NUMBER = r"(?:\d+(?:\.\d+)*|[A-Z](?:\.\d+)+)"
+_SECTION_CITATION = re.compile(
+    rf"(?:\b(?:Sections?|Sects?\.|Secs?\.)\s+|§§?\s*)"
+    rf"(?P<numbers>{_SECTION_NUMBER}(?:{_JOINER}(?:§\s*)?{_SECTION_NUMBER})*)(?![\w])"
+)
 # The widest range "Lemmas 4.1–4.9" that is expanded item by item.
 _MAX_RANGE = 50
 # A book numbers all kinds with one counter when at most this share of its dotted
@@ -133,6 +140,48 @@ class ReferenceResolver:
         if self._shared_counter and "." in number and len(others) == 1:
             return next(iter(others))
         return None
+
+
+class SectionReferenceResolver:
+    """Resolve printed citations of sections to the sections of the same book.
+
+    A citation of a number that no section prints, such as "Section 9.9" in a
+    book whose outline stops at chapter 8, is ignored.
+    """
+
+    def __init__(self, items: list[ItemText], sections: list[Section]) -> None:
+        self.items = items
+        self._by_number: dict[str, str] = {}
+        for section in sections:
+            if section.number:
+                # A number printed twice (a restarted appendix) means its first section.
+                self._by_number.setdefault(section.number, section.id)
+
+    def find_all(self) -> list[SectionReference]:
+        """Return each item's section citations in order, once per section and per statement or proof."""
+        references: list[SectionReference] = []
+        if not self._by_number:
+            return references
+        for item in self.items:
+            seen: set[tuple[str, bool]] = set()
+            for text, in_proof in ((item.statement, False), (item.proof, True)):
+                for reference in self._find_in(item.entity, text, in_proof):
+                    key = (reference.section_id, reference.in_proof)
+                    if key not in seen:
+                        seen.add(key)
+                        references.append(reference)
+        return references
+
+    def _find_in(self, source: Entity, text: PagedText, in_proof: bool) -> list[SectionReference]:
+        found = []
+        for match in _SECTION_CITATION.finditer(text.text):
+            page = text.page_at(match.start())
+            surface = re.sub(r"\s+", " ", match.group(0))
+            for number in _expand_numbers(match.group("numbers")):
+                section_id = self._by_number.get(number)
+                if section_id is not None:
+                    found.append(SectionReference(source.id, section_id, surface, page, in_proof))
+        return found
 
 
 def _uses_shared_counter(by_kind_number: dict[tuple[str, str], list[Entity]]) -> bool:

@@ -26,6 +26,14 @@ SCHEMA: tuple[str, ...] = (
     CREATE NODE TABLE IF NOT EXISTS Entity(
         id STRING, book_id STRING, kind STRING, number STRING, title STRING,
         text STRING, proof STRING, page INT64, ord INT64, section STRING,
+        section_id STRING,
+        PRIMARY KEY(id))
+    """,
+    # `parent_id` repeats the SUBSECTION_OF edge so a section reads back in one row.
+    """
+    CREATE NODE TABLE IF NOT EXISTS Section(
+        id STRING, book_id STRING, number STRING, title STRING, level INT64,
+        page INT64, parent_id STRING, ord INT64,
         PRIMARY KEY(id))
     """,
     """
@@ -53,6 +61,14 @@ SCHEMA: tuple[str, ...] = (
     CREATE REL TABLE IF NOT EXISTS REFERENCES(
         FROM Entity TO Entity, surface STRING, page INT64, in_proof BOOLEAN, seq INT64)
     """,
+    "CREATE REL TABLE IF NOT EXISTS HAS_SECTION(FROM Book TO Section)",
+    "CREATE REL TABLE IF NOT EXISTS SUBSECTION_OF(FROM Section TO Section)",
+    "CREATE REL TABLE IF NOT EXISTS IN_SECTION(FROM Entity TO Section)",
+    # `seq` orders the section citations of a book as `seq` of REFERENCES does.
+    """
+    CREATE REL TABLE IF NOT EXISTS CITES_SECTION(
+        FROM Entity TO Section, surface STRING, page INT64, in_proof BOOLEAN, seq INT64)
+    """,
     "CREATE REL TABLE IF NOT EXISTS DEFINES(FROM Entity TO Term)",
     "CREATE REL TABLE IF NOT EXISTS MENTIONS(FROM Entity TO Term)",
     "CREATE REL TABLE IF NOT EXISTS FORMALIZES(FROM LeanTarget TO Entity)",
@@ -60,10 +76,11 @@ SCHEMA: tuple[str, ...] = (
     "CREATE REL TABLE IF NOT EXISTS USED_CONTEXT(FROM LeanTarget TO Entity, rank INT64)",
 )
 
-# Columns added to LeanTarget after the first release. A file created before them
-# gets them here, with defaults for the targets already in it. On a new file these
-# statements change nothing.
+# Columns added to LeanTarget and Entity after the first release. A file created
+# before them gets them here, with defaults for the rows already in it. On a new
+# file these statements change nothing.
 MIGRATIONS: tuple[str, ...] = (
+    "ALTER TABLE Entity ADD IF NOT EXISTS section_id STRING",
     "ALTER TABLE LeanTarget ADD IF NOT EXISTS status_reason STRING DEFAULT ''",
     "ALTER TABLE LeanTarget ADD IF NOT EXISTS checks STRING DEFAULT '[]'",
     "ALTER TABLE LeanTarget ADD IF NOT EXISTS verdict STRING DEFAULT ''",
@@ -131,8 +148,8 @@ MATCH (b:Book {id: $book_id})
 SET b.complete = true
 """
 
-# DETACH DELETE also removes CONTAINS, REFERENCES, DEFINES, MENTIONS,
-# FORMALIZES and USED_CONTEXT edges that touch the deleted nodes.
+# DETACH DELETE also removes CONTAINS, REFERENCES, DEFINES, MENTIONS, IN_SECTION,
+# CITES_SECTION, FORMALIZES and USED_CONTEXT edges that touch the deleted nodes.
 DELETE_BOOK_ENTITIES = """
 MATCH (e:Entity)
 WHERE e.book_id = $book_id
@@ -145,12 +162,55 @@ WHERE t.book_id = $book_id
 DETACH DELETE t
 """
 
+FOREIGN_SECTION_IDS = """
+UNWIND $ids AS id
+MATCH (s:Section {id: id})
+WHERE s.book_id <> $book_id
+RETURN s.id, s.book_id
+LIMIT 1
+"""
+
+DELETE_BOOK_SECTIONS = """
+MATCH (s:Section)
+WHERE s.book_id = $book_id
+DETACH DELETE s
+"""
+
 CREATE_ENTITIES = """
 MATCH (b:Book {id: $book_id})
 UNWIND $rows AS r
 CREATE (b)-[:CONTAINS]->(:Entity {
     id: r.id, book_id: $book_id, kind: r.kind, number: r.number, title: r.title,
-    text: r.text, proof: r.proof, page: r.page, ord: r.ord, section: r.section})
+    text: r.text, proof: r.proof, page: r.page, ord: r.ord, section: r.section,
+    section_id: r.section_id})
+"""
+
+CREATE_SECTIONS = """
+MATCH (b:Book {id: $book_id})
+UNWIND $rows AS r
+CREATE (b)-[:HAS_SECTION]->(:Section {
+    id: r.id, book_id: $book_id, number: r.number, title: r.title, level: r.level,
+    page: r.page, parent_id: r.parent_id, ord: r.ord})
+"""
+
+# Rows of (section id, parent id) for the sections that have a parent.
+LINK_SUBSECTIONS = """
+UNWIND $rows AS r
+MATCH (s:Section {id: r.id}), (p:Section {id: r.parent_id})
+CREATE (s)-[:SUBSECTION_OF]->(p)
+"""
+
+# Rows of (item id, section id) for the items inside a section.
+LINK_IN_SECTION = """
+UNWIND $rows AS r
+MATCH (e:Entity {id: r.id}), (s:Section {id: r.section_id})
+CREATE (e)-[:IN_SECTION]->(s)
+"""
+
+CREATE_SECTION_REFERENCES = """
+UNWIND $rows AS r
+MATCH (a:Entity {id: r.source_id}), (s:Section {id: r.section_id})
+CREATE (a)-[:CITES_SECTION {surface: r.surface, page: r.page, in_proof: r.in_proof, seq: r.seq}]->(s)
 """
 
 CREATE_TERMS = """
@@ -332,6 +392,20 @@ RETURN e
 ORDER BY e.ord, e.id
 """
 
+SECTIONS_OF_BOOK = """
+MATCH (b:Book {id: $book_id})-[:HAS_SECTION]->(s:Section)
+WHERE b.complete
+RETURN s
+ORDER BY s.ord, s.id
+"""
+
+SECTION_REFERENCES_FROM = """
+MATCH (b:Book)-[:CONTAINS]->(a:Entity {id: $entity_id})-[r:CITES_SECTION]->(s:Section)
+WHERE b.complete
+RETURN a.id, s.id, r.surface, r.page, r.in_proof
+ORDER BY r.seq
+"""
+
 # Each edge query returns distinct (source, target) pairs: an item that cites
 # another twice yields one REFERENCES edge here but two `Reference` records.
 REFERENCE_EDGES_OF_BOOK = """
@@ -350,4 +424,10 @@ MENTIONS_EDGES_OF_BOOK = """
 MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)-[:MENTIONS]->(t:Term)
 WHERE b.complete
 RETURN DISTINCT e.id, t.id
+"""
+
+CITES_SECTION_EDGES_OF_BOOK = """
+MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)-[:CITES_SECTION]->(s:Section)
+WHERE b.complete
+RETURN DISTINCT e.id, s.id
 """

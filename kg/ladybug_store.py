@@ -13,6 +13,7 @@ import ladybug
 from kg import ladybug_queries as q
 from kg.errors import GraphStoreError, NotFoundError
 from kg.models import (
+    CITES_SECTION,
     DEFINES,
     MENTIONS,
     REFERENCES,
@@ -23,6 +24,8 @@ from kg.models import (
     Entity,
     LeanTarget,
     Reference,
+    Section,
+    SectionReference,
     Term,
 )
 from kg.records import (
@@ -37,6 +40,10 @@ from kg.records import (
     link_row,
     reference_from_row,
     reference_row,
+    section_from_node,
+    section_reference_from_row,
+    section_reference_row,
+    section_row,
     summary,
     target_from_node,
     target_parameters,
@@ -149,6 +156,8 @@ class LadybugStore(GraphStore):
         term_ids = [term.id for term in graph.terms]
         self._check_ids_free(q.FOREIGN_ENTITY_IDS, "item", entity_ids, book_id)
         self._check_ids_free(q.FOREIGN_TERM_IDS, "term", term_ids, book_id)
+        section_ids = [section.id for section in graph.sections]
+        self._check_ids_free(q.FOREIGN_SECTION_IDS, "section", section_ids, book_id)
 
         with self._transaction():
             old_targets = self._run(q.TARGETS_OF_BOOK, {"book_id": book_id})
@@ -157,16 +166,19 @@ class LadybugStore(GraphStore):
             self._run(q.MERGE_BOOK_INCOMPLETE, book_parameters(graph.book))
             self._run(q.DELETE_BOOK_ENTITIES, {"book_id": book_id})
             self._run(q.DELETE_BOOK_TERMS, {"book_id": book_id})
+            self._run(q.DELETE_BOOK_SECTIONS, {"book_id": book_id})
             self._write_contents(graph)
             self._relink_targets(set(entity_ids), old_targets, old_context)
             self._run(q.MARK_BOOK_COMPLETE, {"book_id": book_id})
 
         logger.info(
-            "wrote book %s: %d items, %d references, %d terms",
+            "wrote book %s: %d items, %d references, %d terms, %d sections, %d section references",
             book_id,
             len(graph.entities),
             len(graph.references),
             len(graph.terms),
+            len(graph.sections),
+            len(graph.section_references),
         )
 
     def _check_ids_free(self, query: str, noun: str, ids: list[str], book_id: str) -> None:
@@ -185,6 +197,7 @@ class LadybugStore(GraphStore):
         book_id = graph.book.id
         self._run_batch(q.CREATE_ENTITIES, [entity_row(e) for e in graph.entities], book_id=book_id)
         self._run_batch(q.CREATE_TERMS, [term_row(t) for t in graph.terms], book_id=book_id)
+        self._write_sections(graph)
 
         references = [reference_row(ref, seq) for seq, ref in enumerate(graph.references)]
         self._run_batch(q.CREATE_REFERENCES, references)
@@ -193,6 +206,16 @@ class LadybugStore(GraphStore):
         mentions = [link_row(link) for link in graph.term_links if link.type == MENTIONS]
         self._run_batch(q.CREATE_DEFINES, defines)
         self._run_batch(q.CREATE_MENTIONS, mentions)
+
+    def _write_sections(self, graph: BookGraph) -> None:
+        """Write the section tree, the items' IN_SECTION edges and the section citations."""
+        self._run_batch(q.CREATE_SECTIONS, [section_row(s) for s in graph.sections], book_id=graph.book.id)
+        parents = [{"id": s.id, "parent_id": s.parent_id} for s in graph.sections if s.parent_id is not None]
+        self._run_batch(q.LINK_SUBSECTIONS, parents)
+        members = [{"id": e.id, "section_id": e.section_id} for e in graph.entities if e.section_id is not None]
+        self._run_batch(q.LINK_IN_SECTION, members)
+        citations = [section_reference_row(ref, seq) for seq, ref in enumerate(graph.section_references)]
+        self._run_batch(q.CREATE_SECTION_REFERENCES, citations)
 
     def _relink_targets(
         self,
@@ -235,6 +258,7 @@ class LadybugStore(GraphStore):
             self._run(q.DELETE_BOOK_TARGETS, {"book_id": book_id})
             self._run(q.DELETE_BOOK_ENTITIES, {"book_id": book_id})
             self._run(q.DELETE_BOOK_TERMS, {"book_id": book_id})
+            self._run(q.DELETE_BOOK_SECTIONS, {"book_id": book_id})
             self._run(q.DELETE_BOOK_NODE, {"book_id": book_id})
         logger.info("deleted book %s", book_id)
 
@@ -282,6 +306,12 @@ class LadybugStore(GraphStore):
             self._require_book(book_id)
         return [entity_from_node(row[0]) for row in rows]
 
+    def sections(self, book_id: str) -> list[Section]:
+        rows = self._run(q.SECTIONS_OF_BOOK, {"book_id": book_id})
+        if not rows:
+            self._require_book(book_id)
+        return [section_from_node(row[0]) for row in rows]
+
     # --- Reading edges ------------------------------------------------------
 
     def references_from(self, entity_id: str) -> list[Reference]:
@@ -289,6 +319,9 @@ class LadybugStore(GraphStore):
 
     def references_to(self, entity_id: str) -> list[Reference]:
         return self._entity_rows(q.REFERENCES_TO, entity_id, reference_from_row)
+
+    def section_references_from(self, entity_id: str) -> list[SectionReference]:
+        return self._entity_rows(q.SECTION_REFERENCES_FROM, entity_id, section_reference_from_row)
 
     def terms_defined_by(self, entity_id: str) -> list[Term]:
         return self._entity_rows(q.TERMS_DEFINED_BY, entity_id, lambda row: term_from_node(row[0]))
@@ -303,7 +336,7 @@ class LadybugStore(GraphStore):
         return [entity_from_node(row[0]) for row in rows]
 
     def edges(self, book_id: str) -> list[Edge]:
-        """List the distinct edges between a book's items and terms, ordered by type, source, target.
+        """List the distinct edges from a book's items to items, terms and sections, ordered by type, source, target.
 
         An item that cites another item several times gives one REFERENCES edge.
         """
@@ -315,6 +348,7 @@ class LadybugStore(GraphStore):
                 (REFERENCES, q.REFERENCE_EDGES_OF_BOOK),
                 (DEFINES, q.DEFINES_EDGES_OF_BOOK),
                 (MENTIONS, q.MENTIONS_EDGES_OF_BOOK),
+                (CITES_SECTION, q.CITES_SECTION_EDGES_OF_BOOK),
             )
             for source, target in self._run(query, parameters)
         ]

@@ -24,7 +24,9 @@ KINDS: tuple[str, ...] = (
 REFERENCES = "REFERENCES"
 DEFINES = "DEFINES"
 MENTIONS = "MENTIONS"
-EDGE_TYPES: tuple[str, ...] = (REFERENCES, DEFINES, MENTIONS)
+# An item that cites a section ("see Section 2.3", "§1.7"): from an item id to a section id.
+CITES_SECTION = "CITES_SECTION"
+EDGE_TYPES: tuple[str, ...] = (REFERENCES, DEFINES, MENTIONS, CITES_SECTION)
 # Edges from a LeanTarget node: the item it formalizes and the context items its prompt used.
 FORMALIZES = "FORMALIZES"
 USED_CONTEXT = "USED_CONTEXT"
@@ -54,6 +56,14 @@ def entity_id(book_id: str, kind: str, number: str | None, order: int) -> str:
     return f"{book_id}:{kind}:u{order}"
 
 
+def section_id(book_id: str, number: str | None, title: str) -> str:
+    """Build the id of a section from its printed number, else from a slug of its title."""
+    if number:
+        return f"{book_id}:section:{number}"
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return f"{book_id}:section:{slug[:48] or 'untitled'}"
+
+
 @dataclass(frozen=True)
 class Book:
     id: str
@@ -77,7 +87,8 @@ class Entity:
     page: int  # 1-based physical page of the PDF where the head is printed
     order: int  # position in reading order within the book, from 0
     proof: str = ""
-    section: str | None = None
+    section: str | None = None  # heading of the innermost section as printed, such as "2.3 Duality"
+    section_id: str | None = None  # id of that section in `BookGraph.sections`
 
     @property
     def label(self) -> str:
@@ -93,6 +104,35 @@ class Reference:
     source_id: str
     target_id: str
     surface: str  # the citation text as it appears in the PDF
+    page: int
+    in_proof: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """A chapter, section or subsection of a book, from the PDF outline or its headings.
+
+    `level` is 1 for chapters and grows with depth. `order` is the position in
+    reading order within the book, from 0, and `parent_id` is None at the top level.
+    """
+
+    id: str
+    book_id: str
+    number: str | None  # as printed, such as "2.3"; None for "Preface" or "Exercises"
+    title: str  # the heading without its number
+    level: int
+    page: int  # 1-based physical page of the PDF where the section starts
+    parent_id: str | None
+    order: int
+
+
+@dataclass(frozen=True)
+class SectionReference:
+    """An explicit citation of a section by an item, as printed ("Section 2.3", "§1.7")."""
+
+    source_id: str
+    section_id: str
+    surface: str
     page: int
     in_proof: bool = False
 
@@ -132,6 +172,8 @@ class BookGraph:
     references: list[Reference] = field(default_factory=list)
     terms: list[Term] = field(default_factory=list)
     term_links: list[TermLink] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    section_references: list[SectionReference] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

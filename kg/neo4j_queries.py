@@ -23,7 +23,9 @@ SCHEMA: tuple[str, ...] = (
     "CREATE CONSTRAINT entity_id_unique IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE",
     "CREATE CONSTRAINT term_id_unique IF NOT EXISTS FOR (t:Term) REQUIRE t.id IS UNIQUE",
     "CREATE CONSTRAINT lean_target_id_unique IF NOT EXISTS FOR (t:LeanTarget) REQUIRE t.id IS UNIQUE",
+    "CREATE CONSTRAINT section_id_unique IF NOT EXISTS FOR (s:Section) REQUIRE s.id IS UNIQUE",
     "CREATE INDEX entity_book_id IF NOT EXISTS FOR (e:Entity) ON (e.book_id)",
+    "CREATE INDEX section_book_id IF NOT EXISTS FOR (s:Section) ON (s.book_id)",
     "CREATE INDEX term_book_id IF NOT EXISTS FOR (t:Term) ON (t.book_id)",
     "CREATE INDEX lean_target_book_id IF NOT EXISTS FOR (t:LeanTarget) ON (t.book_id)",
 )
@@ -82,12 +84,58 @@ DETACH DELETE t
 RETURN count(*) AS deleted
 """
 
+FOREIGN_SECTION_IDS = """
+UNWIND $ids AS id
+MATCH (s:Section {id: id})
+WHERE s.book_id <> $book_id
+RETURN s.id AS id, s.book_id AS book_id
+LIMIT 1
+"""
+
+DELETE_BOOK_SECTIONS_BATCH = """
+MATCH (s:Section {book_id: $book_id})
+WITH s LIMIT $limit
+DETACH DELETE s
+RETURN count(*) AS deleted
+"""
+
 CREATE_ENTITIES = """
 MATCH (b:Book {id: $book_id})
 UNWIND $rows AS r
 CREATE (b)-[:CONTAINS]->(:Entity {
     id: r.id, book_id: $book_id, kind: r.kind, number: r.number, title: r.title,
-    text: r.text, proof: r.proof, page: r.page, ord: r.ord, section: r.section})
+    text: r.text, proof: r.proof, page: r.page, ord: r.ord, section: r.section,
+    section_id: r.section_id})
+"""
+
+# `parent_id` repeats the SUBSECTION_OF edge so a section reads back in one row.
+CREATE_SECTIONS = """
+MATCH (b:Book {id: $book_id})
+UNWIND $rows AS r
+CREATE (b)-[:HAS_SECTION]->(:Section {
+    id: r.id, book_id: $book_id, number: r.number, title: r.title, level: r.level,
+    page: r.page, parent_id: r.parent_id, ord: r.ord})
+"""
+
+# Rows of (section id, parent id) for the sections that have a parent.
+LINK_SUBSECTIONS = """
+UNWIND $rows AS r
+MATCH (s:Section {id: r.id}), (p:Section {id: r.parent_id})
+CREATE (s)-[:SUBSECTION_OF]->(p)
+"""
+
+# Rows of (item id, section id) for the items inside a section.
+LINK_IN_SECTION = """
+UNWIND $rows AS r
+MATCH (e:Entity {id: r.id}), (s:Section {id: r.section_id})
+CREATE (e)-[:IN_SECTION]->(s)
+"""
+
+# `seq` orders the section citations of a book as `seq` of REFERENCES does.
+CREATE_SECTION_REFERENCES = """
+UNWIND $rows AS r
+MATCH (a:Entity {id: r.source_id}), (s:Section {id: r.section_id})
+CREATE (a)-[:CITES_SECTION {surface: r.surface, page: r.page, in_proof: r.in_proof, seq: r.seq}]->(s)
 """
 
 CREATE_TERMS = """
@@ -273,6 +321,21 @@ RETURN a.id AS source_id, t.id AS target_id, r.surface AS surface, r.page AS pag
 ORDER BY a.ord, a.id, r.seq
 """
 
+SECTION_REFERENCES_FROM = """
+MATCH (b:Book)-[:CONTAINS]->(a:Entity {id: $entity_id})
+WHERE b.complete
+OPTIONAL MATCH (a)-[r:CITES_SECTION]->(s:Section)
+RETURN a.id AS source_id, s.id AS section_id, r.surface AS surface, r.page AS page, r.in_proof AS in_proof
+ORDER BY r.seq
+"""
+
+SECTIONS_OF_BOOK = """
+MATCH (b:Book {id: $book_id})-[:HAS_SECTION]->(s:Section)
+WHERE b.complete
+RETURN s AS section
+ORDER BY s.ord, s.id
+"""
+
 TERMS_DEFINED_BY = """
 MATCH (b:Book)-[:CONTAINS]->(e:Entity {id: $entity_id})
 WHERE b.complete
@@ -321,4 +384,10 @@ MENTIONS_EDGES_OF_BOOK = """
 MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)-[:MENTIONS]->(t:Term)
 WHERE b.complete
 RETURN DISTINCT e.id AS source, t.id AS target
+"""
+
+CITES_SECTION_EDGES_OF_BOOK = """
+MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)-[:CITES_SECTION]->(s:Section)
+WHERE b.complete
+RETURN DISTINCT e.id AS source, s.id AS target
 """

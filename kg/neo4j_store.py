@@ -27,6 +27,10 @@ from kg.records import (
     link_row,
     reference_from_row,
     reference_row,
+    section_from_node,
+    section_reference_from_row,
+    section_reference_row,
+    section_row,
     summary,
     target_from_node,
     target_parameters,
@@ -34,6 +38,7 @@ from kg.records import (
     term_row,
 )
 from kg.models import (
+    CITES_SECTION,
     DEFINES,
     MENTIONS,
     REFERENCES,
@@ -44,6 +49,8 @@ from kg.models import (
     Entity,
     LeanTarget,
     Reference,
+    Section,
+    SectionReference,
     Term,
 )
 from kg.store import GraphStore
@@ -193,21 +200,26 @@ class Neo4jStore(GraphStore):
         term_ids = [term.id for term in graph.terms]
         self._check_ids_free(q.FOREIGN_ENTITY_IDS, "item", entity_ids, book_id)
         self._check_ids_free(q.FOREIGN_TERM_IDS, "term", term_ids, book_id)
+        section_ids = [section.id for section in graph.sections]
+        self._check_ids_free(q.FOREIGN_SECTION_IDS, "section", section_ids, book_id)
 
         self._write_one(q.MERGE_BOOK_INCOMPLETE, **book_parameters(graph.book))
         self._delete_in_batches(q.DELETE_BOOK_ENTITIES_BATCH, book_id)
         self._delete_in_batches(q.DELETE_BOOK_TERMS_BATCH, book_id)
+        self._delete_in_batches(q.DELETE_BOOK_SECTIONS_BATCH, book_id)
         self._write_contents(graph)
         self._relink_targets(book_id, entity_ids)
         self._write_one(q.MARK_BOOK_COMPLETE, book_id=book_id)
 
         logger.info(
-            "wrote book %s to %s: %d items, %d references, %d terms",
+            "wrote book %s to %s: %d items, %d references, %d terms, %d sections, %d section references",
             book_id,
             self.uri,
             len(graph.entities),
             len(graph.references),
             len(graph.terms),
+            len(graph.sections),
+            len(graph.section_references),
         )
 
     def _check_ids_free(self, query: str, noun: str, ids: list[str], book_id: str) -> None:
@@ -226,6 +238,7 @@ class Neo4jStore(GraphStore):
         book_id = graph.book.id
         self._write_batches(q.CREATE_ENTITIES, [entity_row(e) for e in graph.entities], book_id=book_id)
         self._write_batches(q.CREATE_TERMS, [term_row(t) for t in graph.terms], book_id=book_id)
+        self._write_sections(graph)
 
         references = [reference_row(ref, seq) for seq, ref in enumerate(graph.references)]
         self._write_batches(q.CREATE_REFERENCES, references)
@@ -234,6 +247,16 @@ class Neo4jStore(GraphStore):
         mentions = [link_row(link) for link in graph.term_links if link.type == MENTIONS]
         self._write_batches(q.CREATE_DEFINES, defines)
         self._write_batches(q.CREATE_MENTIONS, mentions)
+
+    def _write_sections(self, graph: BookGraph) -> None:
+        """Write the section tree, the items' IN_SECTION edges and the section citations."""
+        self._write_batches(q.CREATE_SECTIONS, [section_row(s) for s in graph.sections], book_id=graph.book.id)
+        parents = [{"id": s.id, "parent_id": s.parent_id} for s in graph.sections if s.parent_id is not None]
+        self._write_batches(q.LINK_SUBSECTIONS, parents)
+        members = [{"id": e.id, "section_id": e.section_id} for e in graph.entities if e.section_id is not None]
+        self._write_batches(q.LINK_IN_SECTION, members)
+        citations = [section_reference_row(ref, seq) for seq, ref in enumerate(graph.section_references)]
+        self._write_batches(q.CREATE_SECTION_REFERENCES, citations)
 
     def _relink_targets(self, book_id: str, entity_ids: list[str]) -> None:
         """Re-attach Lean targets to the book's new items and drop those whose item is gone.
@@ -276,6 +299,7 @@ class Neo4jStore(GraphStore):
         self._write_one(q.DELETE_BOOK_TARGETS, book_id=book_id)
         self._delete_in_batches(q.DELETE_BOOK_ENTITIES_BATCH, book_id)
         self._delete_in_batches(q.DELETE_BOOK_TERMS_BATCH, book_id)
+        self._delete_in_batches(q.DELETE_BOOK_SECTIONS_BATCH, book_id)
         self._write_one(q.FORGET_MISSING_CONTEXT)
         self._write_one(q.DELETE_BOOK_NODE, book_id=book_id)
         logger.info("deleted book %s from %s", book_id, self.uri)
@@ -321,6 +345,12 @@ class Neo4jStore(GraphStore):
             self._require_book(book_id)
         return [_entity(record) for record in records]
 
+    def sections(self, book_id: str) -> list[Section]:
+        records = self._read(q.SECTIONS_OF_BOOK, book_id=book_id)
+        if not records:
+            self._require_book(book_id)
+        return [section_from_node(_properties(record["section"])) for record in records]
+
     # --- Reading edges ------------------------------------------------------
 
     def references_from(self, entity_id: str) -> list[Reference]:
@@ -328,6 +358,9 @@ class Neo4jStore(GraphStore):
 
     def references_to(self, entity_id: str) -> list[Reference]:
         return self._entity_records(q.REFERENCES_TO, entity_id, "source_id", _reference)
+
+    def section_references_from(self, entity_id: str) -> list[SectionReference]:
+        return self._entity_records(q.SECTION_REFERENCES_FROM, entity_id, "section_id", _section_reference)
 
     def terms_defined_by(self, entity_id: str) -> list[Term]:
         return self._entity_records(q.TERMS_DEFINED_BY, entity_id, "term", _term)
@@ -342,7 +375,7 @@ class Neo4jStore(GraphStore):
         return [_entity(record) for record in records]
 
     def edges(self, book_id: str) -> list[Edge]:
-        """List the distinct edges between a book's items and terms, ordered by type, source, target.
+        """List the distinct edges from a book's items to items, terms and sections, ordered by type, source, target.
 
         An item that cites another item several times gives one REFERENCES edge.
         """
@@ -353,6 +386,7 @@ class Neo4jStore(GraphStore):
                 (REFERENCES, q.REFERENCE_EDGES_OF_BOOK),
                 (DEFINES, q.DEFINES_EDGES_OF_BOOK),
                 (MENTIONS, q.MENTIONS_EDGES_OF_BOOK),
+                (CITES_SECTION, q.CITES_SECTION_EDGES_OF_BOOK),
             )
             for record in self._read(query, book_id=book_id)
         ]
@@ -442,6 +476,10 @@ def _entity(record: Mapping[str, Any]) -> Entity:
 
 def _reference(record: neo4j.Record) -> Reference:
     return reference_from_row(record.values())
+
+
+def _section_reference(record: neo4j.Record) -> SectionReference:
+    return section_reference_from_row(record.values())
 
 
 def _term(record: Mapping[str, Any]) -> Term:

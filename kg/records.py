@@ -19,6 +19,8 @@ from kg.models import (
     Entity,
     LeanTarget,
     Reference,
+    Section,
+    SectionReference,
     Term,
     TermLink,
     checks_from_json,
@@ -55,6 +57,7 @@ def check_book_graph(graph: BookGraph) -> None:
                 raise GraphStoreError(
                     f"reference {ref.surface!r} names item {end!r}, which is not in book {book_id!r}"
                 )
+    _check_sections(graph, entity_ids)
     for link in graph.term_links:
         if link.type not in (DEFINES, MENTIONS):
             raise GraphStoreError(f"term link type {link.type!r} is invalid; expected {DEFINES} or {MENTIONS}")
@@ -65,6 +68,34 @@ def check_book_graph(graph: BookGraph) -> None:
         if link.term_id not in term_ids:
             raise GraphStoreError(
                 f"term link names term {link.term_id!r}, which is not in book {book_id!r}"
+            )
+
+
+def _check_sections(graph: BookGraph, entity_ids: set[str]) -> None:
+    """Raise `GraphStoreError` when a section, section citation or item names an unknown section."""
+    book_id = graph.book.id
+    section_ids = _unique_ids("section", [section.id for section in graph.sections], book_id)
+    for section in graph.sections:
+        if section.book_id != book_id:
+            raise GraphStoreError(f"section {section.id!r} has book id {section.book_id!r}, expected {book_id!r}")
+        if section.parent_id is not None and section.parent_id not in section_ids:
+            raise GraphStoreError(
+                f"section {section.id!r} names parent {section.parent_id!r}, which is not in book {book_id!r}"
+            )
+    for entity in graph.entities:
+        if entity.section_id is not None and entity.section_id not in section_ids:
+            raise GraphStoreError(
+                f"item {entity.id!r} names section {entity.section_id!r}, which is not in book {book_id!r}"
+            )
+    for ref in graph.section_references:
+        if ref.source_id not in entity_ids:
+            raise GraphStoreError(
+                f"section reference {ref.surface!r} names item {ref.source_id!r}, which is not in book {book_id!r}"
+            )
+        if ref.section_id not in section_ids:
+            raise GraphStoreError(
+                f"section reference {ref.surface!r} names section {ref.section_id!r}, "
+                f"which is not in book {book_id!r}"
             )
 
 
@@ -109,6 +140,30 @@ def entity_row(entity: Entity) -> dict[str, Any]:
         "page": entity.page,
         "ord": entity.order,
         "section": entity.section,
+        "section_id": entity.section_id,
+    }
+
+
+def section_row(section: Section) -> dict[str, Any]:
+    return {
+        "id": section.id,
+        "number": section.number,
+        "title": section.title,
+        "level": section.level,
+        "page": section.page,
+        "parent_id": section.parent_id,
+        "ord": section.order,
+    }
+
+
+def section_reference_row(ref: SectionReference, seq: int) -> dict[str, Any]:
+    return {
+        "source_id": ref.source_id,
+        "section_id": ref.section_id,
+        "surface": ref.surface,
+        "page": ref.page,
+        "in_proof": ref.in_proof,
+        "seq": seq,
     }
 
 
@@ -189,7 +244,26 @@ def entity_from_node(node: dict[str, Any]) -> Entity:
         order=node["ord"],
         proof=node["proof"],
         section=node["section"],
+        section_id=node["section_id"],
     )
+
+
+def section_from_node(node: dict[str, Any]) -> Section:
+    return Section(
+        id=node["id"],
+        book_id=node["book_id"],
+        number=node["number"],
+        title=node["title"],
+        level=node["level"],
+        page=node["page"],
+        parent_id=node["parent_id"],
+        order=node["ord"],
+    )
+
+
+def section_reference_from_row(row: list[Any]) -> SectionReference:
+    source_id, section_id, surface, page, in_proof = row
+    return SectionReference(source_id=source_id, section_id=section_id, surface=surface, page=page, in_proof=in_proof)
 
 
 def term_from_node(node: dict[str, Any]) -> Term:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from kg.models import BookGraph, BookSummary, Edge, Entity, LeanTarget, Reference, Term
+from kg.models import BookGraph, BookSummary, Edge, Entity, LeanTarget, Reference, Section, SectionReference, Term
 
 
 class GraphStore(ABC):
-    """A store of books, their items, the edges between items, and Lean targets.
+    """A store of books, their items and sections, the edges between them, and Lean targets.
 
     Every method that names a missing book or item raises `NotFoundError`; any
     other backend failure raises `GraphStoreError` with the cause chained.
@@ -23,7 +23,7 @@ class GraphStore(ABC):
 
     @abstractmethod
     def delete_book(self, book_id: str) -> None:
-        """Remove a book with all its items, terms, edges and Lean targets."""
+        """Remove a book with all its items, sections, terms, edges and Lean targets."""
 
     @abstractmethod
     def books(self) -> list[BookSummary]:
@@ -46,12 +46,20 @@ class GraphStore(ABC):
         """Find the items of a book with this printed number, optionally of one kind."""
 
     @abstractmethod
+    def sections(self, book_id: str) -> list[Section]:
+        """List a book's sections in reading order, each after its parent."""
+
+    @abstractmethod
     def references_from(self, entity_id: str) -> list[Reference]:
         """List the explicit citations an item makes, in the order they occur."""
 
     @abstractmethod
     def references_to(self, entity_id: str) -> list[Reference]:
         """List the explicit citations of an item by other items."""
+
+    @abstractmethod
+    def section_references_from(self, entity_id: str) -> list[SectionReference]:
+        """List the citations of sections an item makes, in the order they occur."""
 
     @abstractmethod
     def terms_defined_by(self, entity_id: str) -> list[Term]:
@@ -67,7 +75,7 @@ class GraphStore(ABC):
 
     @abstractmethod
     def edges(self, book_id: str) -> list[Edge]:
-        """List every edge between a book's items and terms, ordered by type, source, target."""
+        """List every edge from a book's items to items, terms and sections, ordered by type, source, target."""
 
     @abstractmethod
     def write_target(self, target: LeanTarget) -> None:

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 import cli
+from kg.factory import open_graph_store
+from kg.models import Book, BookGraph, Entity, Section, SectionReference
+from kg.workspace import Workspace
 
 COMMANDS = ["ingest", "books", "delete", "show", "deps", "search", "prompt", "formalize", "export", "eval", "demo"]
 
@@ -117,6 +120,45 @@ def test_export_json_document(capsys, monkeypatch, home):
     references = [edge for edge in document["edges"] if edge["type"] == "REFERENCES"]
     assert references
     assert all(edge["source"] in ids and edge["target"] in ids for edge in references)
+
+
+def test_export_json_lists_sections(capsys, monkeypatch, home):
+    result = invoke(capsys, monkeypatch, "--home", str(home), "export", "sample", "--format", "json")
+
+    document = json.loads(result.out)
+    assert list(document) == ["book", "entities", "edges", "sections"]
+    numbers = [section["number"] for section in document["sections"]]
+    assert numbers == ["1", "1.1", "1.2", "1.3", "1.4"]
+    chapter = document["sections"][0]["id"]
+    assert [section["parent_id"] for section in document["sections"]] == [None] + [chapter] * 4
+
+
+def _write_book_citing_sections(home: Path) -> None:
+    book = Book("cited", "Cited", "/books/cited.pdf", 3, "cd" * 32)
+    section = Section("cited:section:2.3", "cited", "2.3", "Duality", 2, 2, None, 0)
+    lemma = Entity("cited:lemma:2.4", "cited", "lemma", "2.4", None, "A claim.", 3, 0,
+                   section="2.3 Duality", section_id=section.id)
+    citation = SectionReference(lemma.id, section.id, "Section 2.3", 3)
+    store = open_graph_store(Workspace(home))
+    try:
+        store.write_book(BookGraph(book, [lemma], sections=[section], section_references=[citation]))
+    finally:
+        store.close()
+
+
+def test_show_lists_cited_sections(capsys, monkeypatch, tmp_path):
+    home = tmp_path / "home"
+    _write_book_citing_sections(home)
+
+    text = invoke(capsys, monkeypatch, "--home", str(home), "show", "cited", "Lemma 2.4")
+    shown = json.loads(invoke(capsys, monkeypatch, "--home", str(home), "show", "cited", "Lemma 2.4", "--json").out)
+
+    assert text.status == 0
+    assert "cites sections: \u00a72.3" in text.out
+    assert shown["section_references"] == [
+        {"source_id": "cited:lemma:2.4", "section_id": "cited:section:2.3", "surface": "Section 2.3",
+         "page": 3, "in_proof": False}
+    ]
 
 
 def test_prompt_contains_target_text(capsys, monkeypatch, home):

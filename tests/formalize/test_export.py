@@ -39,7 +39,8 @@ def store(tmp_path: Path) -> Iterator[GraphStore]:
 def test_export_json_has_exact_shape(store: GraphStore):
     exported = export_json(store, "convex-sets")
 
-    assert list(exported) == ["book", "entities", "edges"]
+    assert list(exported) == ["book", "entities", "edges", "sections"]
+    assert exported["sections"] == []
     assert exported["book"] == {
         "id": "convex-sets",
         "title": "Convex Sets",

@@ -15,6 +15,7 @@ import pytest
 from kg.errors import GraphStoreError, NotFoundError
 from kg.factory import open_graph_store
 from kg.models import (
+    CITES_SECTION,
     DEFINES,
     MENTIONS,
     REFERENCES,
@@ -25,6 +26,8 @@ from kg.models import (
     Entity,
     LeanTarget,
     Reference,
+    Section,
+    SectionReference,
     Term,
     TermLink,
 )
@@ -497,10 +500,12 @@ MISSING_CALLS = {
     "entities": lambda s: s.entities("nope"),
     "find_entities": lambda s: s.find_entities("nope", "1.1"),
     "edges": lambda s: s.edges("nope"),
+    "sections": lambda s: s.sections("nope"),
     "delete_book": lambda s: s.delete_book("nope"),
     "entity": lambda s: s.entity("alg:lemma:nope"),
     "references_from": lambda s: s.references_from("alg:lemma:nope"),
     "references_to": lambda s: s.references_to("alg:lemma:nope"),
+    "section_references_from": lambda s: s.section_references_from("alg:lemma:nope"),
     "terms_defined_by": lambda s: s.terms_defined_by("alg:lemma:nope"),
     "terms_mentioned_by": lambda s: s.terms_mentioned_by("alg:lemma:nope"),
     "definers_of": lambda s: s.definers_of("alg:term:nope"),
@@ -620,6 +625,158 @@ def test_duplicate_item_ids_rejected(store):
     graph.entities.append(graph.entities[0])
 
     with pytest.raises(GraphStoreError, match="duplicate item ids"):
+        store.write_book(graph)
+
+    assert store.books() == []
+
+
+# --- Sections ------------------------------------------------------------------------
+
+CHAPTER = "alg:section:1"
+GROUPS = "alg:section:1.1"
+ORDERS = "alg:section:1.2"
+NOTES = "alg:section:notes"
+
+
+def sectioned_book(book_id: str = "alg") -> BookGraph:
+    """The algebra book with a chapter, two sections, an unnumbered section and citations of them.
+
+    The sections are listed out of reading order, so the store must sort them.
+    """
+
+    def sid(section_id: str) -> str:
+        return section_id.replace("alg:", f"{book_id}:", 1)
+
+    graph = algebra_book(book_id)
+    graph.sections = [
+        Section(sid(ORDERS), book_id, "1.2", "Orders", 2, 12, sid(CHAPTER), 2),
+        Section(sid(CHAPTER), book_id, "1", "Groups and orders", 1, 10, None, 0),
+        Section(sid(NOTES), book_id, None, "Notes", 1, 14, None, 3),
+        Section(sid(GROUPS), book_id, "1.1", "Groups", 2, 10, sid(CHAPTER), 1),
+    ]
+    in_section = {"definition": GROUPS, "lemma": GROUPS, "theorem": ORDERS, "exercise": ORDERS}
+    graph.entities = [
+        dataclasses.replace(entity, section_id=sid(in_section[entity.kind]) if entity.kind in in_section else None)
+        for entity in graph.entities
+    ]
+    theorem = THEOREM.replace("alg:", f"{book_id}:", 1)
+    exercise = EXERCISE.replace("alg:", f"{book_id}:", 1)
+    graph.section_references = [
+        SectionReference(theorem, sid(GROUPS), "Section 1.1", 12),
+        SectionReference(exercise, sid(ORDERS), "§1.2", 13),
+        SectionReference(theorem, sid(CHAPTER), "§1", 12, in_proof=True),
+    ]
+    return graph
+
+
+def test_sections_round_trip_in_order(store):
+    graph = sectioned_book()
+    store.write_book(graph)
+
+    sections = store.sections("alg")
+
+    assert [section.id for section in sections] == [CHAPTER, GROUPS, ORDERS, NOTES]
+    assert sections == sorted(graph.sections, key=lambda section: section.order)
+    assert {section.id: section.parent_id for section in sections} == {
+        CHAPTER: None,
+        GROUPS: CHAPTER,
+        ORDERS: CHAPTER,
+        NOTES: None,
+    }
+
+
+def test_entity_section_id_round_trips(store):
+    store.write_book(sectioned_book())
+
+    assert store.entity(LEMMA).section_id == GROUPS
+    assert store.entity(THEOREM).section_id == ORDERS
+    assert store.entity(REMARK).section_id is None
+
+
+def test_book_without_sections_lists_none(store):
+    store.write_book(algebra_book())
+
+    assert store.sections("alg") == []
+    assert store.section_references_from(THEOREM) == []
+
+
+def test_section_references_round_trip(store):
+    store.write_book(sectioned_book())
+
+    assert store.section_references_from(THEOREM) == [
+        SectionReference(THEOREM, GROUPS, "Section 1.1", 12),
+        SectionReference(THEOREM, CHAPTER, "§1", 12, in_proof=True),
+    ]
+    assert store.section_references_from(EXERCISE) == [SectionReference(EXERCISE, ORDERS, "§1.2", 13)]
+    assert store.section_references_from(LEMMA) == []
+
+
+def test_edges_include_section_citations(store):
+    store.write_book(sectioned_book())
+
+    edges = store.edges("alg")
+
+    assert [edge for edge in edges if edge.type == CITES_SECTION] == [
+        Edge(EXERCISE, ORDERS, CITES_SECTION),
+        Edge(THEOREM, CHAPTER, CITES_SECTION),
+        Edge(THEOREM, GROUPS, CITES_SECTION),
+    ]
+    assert len(edges) == 12
+
+
+def test_delete_book_removes_sections(store):
+    store.write_book(sectioned_book())
+    store.write_book(sectioned_book("geo"))
+
+    store.delete_book("alg")
+
+    with pytest.raises(NotFoundError):
+        store.sections("alg")
+    with pytest.raises(NotFoundError):
+        store.section_references_from(THEOREM)
+    assert len(store.sections("geo")) == 4
+    assert len(store.section_references_from("geo:theorem:1.3")) == 2
+
+    # The same section ids can be written again, so no node of the deleted book is left.
+    store.write_book(sectioned_book())
+    assert len(store.sections("alg")) == 4
+
+
+def test_reingest_replaces_sections(store):
+    store.write_book(sectioned_book())
+    second = sectioned_book()
+    second.sections = [section for section in second.sections if section.id != NOTES]
+    second.sections = [
+        dataclasses.replace(section, title="Ordered groups") if section.id == ORDERS else section
+        for section in second.sections
+    ]
+    second.section_references = second.section_references[:1]
+
+    store.write_book(second)
+
+    sections = store.sections("alg")
+    assert [section.id for section in sections] == [CHAPTER, GROUPS, ORDERS]
+    assert sections[2].title == "Ordered groups"
+    assert store.section_references_from(THEOREM) == [SectionReference(THEOREM, GROUPS, "Section 1.1", 12)]
+    assert store.section_references_from(EXERCISE) == []
+    assert store.entity(THEOREM).section_id == ORDERS
+
+
+def test_section_reference_to_unknown_section_rejected(store):
+    graph = sectioned_book()
+    graph.section_references.append(SectionReference(THEOREM, "alg:section:9.9", "Section 9.9", 12))
+
+    with pytest.raises(GraphStoreError, match="alg:section:9.9"):
+        store.write_book(graph)
+
+    assert store.books() == []
+
+
+def test_section_with_unknown_parent_rejected(store):
+    graph = sectioned_book()
+    graph.sections.append(Section("alg:section:2.1", "alg", "2.1", "Rings", 2, 20, "alg:section:2", 4))
+
+    with pytest.raises(GraphStoreError, match="alg:section:2"):
         store.write_book(graph)
 
     assert store.books() == []

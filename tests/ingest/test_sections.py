@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from ingest.pipeline import ingest_pdf
+from ingest.sections import split_section_number
+
+BODY = "Narrative text of the section that explains the ideas in ordinary words."
+
+
+def _outline_book(path: Path) -> Path:
+    """Write a three-page book with an outline of chapters, sections and repeated "Exercises"."""
+    doc = pymupdf.open()
+    lines_per_page = [
+        [("1 Convex Sets", 14), ("Definition 1.1.", 10), ("1.1 Segments", 12), ("Lemma 1.2.", 10)],
+        [("Exercises", 12), ("Exercise 1.3.", 10), ("2 Cones", 14), ("Theorem 2.1.", 10)],
+        [("Exercises", 12), ("Exercise 2.2.", 10)],
+    ]
+    for lines in lines_per_page:
+        page = doc.new_page()
+        y = 100.0
+        for text, size in lines:
+            page.insert_text((72, y), text, fontname="Times-Bold", fontsize=size)
+            if size == 10:
+                page.insert_text((160, y), "A claim about every convex set here.", fontname="Times-Roman", fontsize=10)
+            y += 30
+            page.insert_text((72, y), BODY, fontname="Times-Roman", fontsize=10)
+            y += 30
+    # "Cones" has no number in the outline, so it takes the "2" printed before its heading.
+    doc.set_toc([
+        [1, "Preface", 1],
+        [1, "1 Convex Sets", 1],
+        [2, "1.1 Segments", 1],
+        [2, "Exercises", 2],
+        [1, "Cones", 2],
+        [2, "Exercises", 3],
+    ])
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def test_outline_gives_section_tree(tmp_path: Path) -> None:
+    graph = ingest_pdf(_outline_book(tmp_path / "book.pdf"), "test")
+
+    rows = [(s.id, s.number, s.title, s.level, s.page, s.parent_id, s.order) for s in graph.sections]
+    assert rows == [
+        ("test:section:preface", None, "Preface", 1, 1, None, 0),
+        ("test:section:1", "1", "Convex Sets", 1, 1, None, 1),
+        ("test:section:1.1", "1.1", "Segments", 2, 1, "test:section:1", 2),
+        ("test:section:exercises", None, "Exercises", 2, 2, "test:section:1", 3),
+        ("test:section:2", "2", "Cones", 1, 2, None, 4),
+        ("test:section:exercises~2", None, "Exercises", 2, 3, "test:section:2", 5),
+    ]
+
+
+def test_items_get_innermost_section(tmp_path: Path) -> None:
+    graph = ingest_pdf(_outline_book(tmp_path / "book.pdf"), "test")
+
+    sections = {entity.label: (entity.section, entity.section_id) for entity in graph.entities}
+    assert sections == {
+        "Definition 1.1": ("1 Convex Sets", "test:section:1"),
+        "Lemma 1.2": ("1.1 Segments", "test:section:1.1"),
+        "Exercise 1.3": ("Exercises", "test:section:exercises"),
+        "Theorem 2.1": ("Cones", "test:section:2"),
+        # The repeated "Exercises" heading resolves to the one on the item's page.
+        "Exercise 2.2": ("Exercises", "test:section:exercises~2"),
+    }
+
+
+def test_heading_fonts_give_tree_without_outline(ingest_pages) -> None:
+    body = [[(BODY, "regular")] for _ in range(4)]
+    graph = ingest_pages([
+        [[("1 Groups", "bold", 16)], *body, [("1.1 Subgroups", "bold", 13)], *body,
+         [("Lemma 1.1.", "bold"), (" Every subgroup contains the identity.", "italic")], *body],
+        [[("2 Rings", "bold", 16)], *body],
+    ])
+
+    rows = [(s.id, s.number, s.title, s.level, s.parent_id) for s in graph.sections]
+    assert rows == [
+        ("test:section:1", "1", "Groups", 1, None),
+        ("test:section:1.1", "1.1", "Subgroups", 2, "test:section:1"),
+        ("test:section:2", "2", "Rings", 1, None),
+    ]
+    [lemma] = graph.entities
+    assert lemma.section_id == "test:section:1.1"
+
+
+@pytest.mark.parametrize(
+    ("heading", "number", "title"),
+    [
+        ("2.3 Duality", "2.3", "Duality"),
+        ("2.3. Duality", "2.3", "Duality"),
+        ("Chapter 4: Networks", "4", "Networks"),
+        ("Appendix A Tables", "A", "Tables"),
+        ("B.1 Proofs", "B.1", "Proofs"),
+        ("\u00a71.7 Notes", "1.7", "Notes"),
+        ("A First Course", None, "A First Course"),
+        ("Preface", None, "Preface"),
+    ],
+)
+def test_split_section_number(heading: str, number: str | None, title: str) -> None:
+    assert split_section_number(heading) == (number, title)
+
+
+def _cited_sections(graph) -> list[tuple[str, str, str]]:
+    return [(ref.source_id, ref.section_id, ref.surface) for ref in graph.section_references]
+
+
+def _numbered_sections_book() -> list:
+    body = [[(BODY, "regular")] for _ in range(3)]
+    headings = ["1.7 Duality", "2.1 Flows", "2.2 Cuts", "2.3 Matchings"]
+    return [[[(heading, "bold", 14)], *body] for heading in headings]
+
+
+def test_section_citations_resolved(ingest_pages) -> None:
+    pages = _numbered_sections_book()
+    pages[-1] += [
+        [("Theorem 2.4.", "bold"), (" As in Section 2.3, every matching is small.", "italic")],
+        [("Exercise 2.5.", "bold"), (" Prove the bound. [\u00a71.7, Problem (1.1)]", "regular")],
+    ]
+    graph = ingest_pages(pages)
+
+    assert _cited_sections(graph) == [
+        ("test:theorem:2.4", "test:section:2.3", "Section 2.3"),
+        ("test:exercise:2.5", "test:section:1.7", "\u00a71.7"),
+    ]
+    assert [ref.page for ref in graph.section_references] == [4, 4]
+
+
+def test_section_citation_lists_and_ranges(ingest_pages) -> None:
+    pages = _numbered_sections_book()
+    pages[-1] += [
+        [("Theorem 2.4.", "bold"), (" Sections 2.1 and 2.3 give the claim.", "italic")],
+        [("Theorem 2.5.", "bold"), (" See \u00a7\u00a72.1", "italic"), ("\u2013", "symbol"), ("2.3 for this.", "italic")],
+    ]
+    graph = ingest_pages(pages)
+
+    assert [(source, section) for source, section, _ in _cited_sections(graph)] == [
+        ("test:theorem:2.4", "test:section:2.1"),
+        ("test:theorem:2.4", "test:section:2.3"),
+        ("test:theorem:2.5", "test:section:2.1"),
+        ("test:theorem:2.5", "test:section:2.2"),
+        ("test:theorem:2.5", "test:section:2.3"),
+    ]
+
+
+def test_unknown_section_number_ignored(ingest_pages) -> None:
+    pages = _numbered_sections_book()
+    pages[-1] += [
+        [("Theorem 2.4.", "bold"), (" Unlike Section 9.9 and \u00a75.1, this one holds.", "italic")],
+    ]
+    graph = ingest_pages(pages)
+
+    assert graph.section_references == []
+    assert len(graph.sections) == 4
