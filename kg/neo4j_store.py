@@ -16,6 +16,7 @@ from kg.errors import GraphStoreError, NotFoundError
 # module, so importing this module also loads LadybugDB. Sharing them keeps the
 # two stores' validation messages and stored fields identical.
 from kg.records import (
+    content_batches,
     LIST_BOOKS_HINT,
     book_from_node,
     book_not_found,
@@ -23,19 +24,13 @@ from kg.records import (
     check_book_graph,
     entity_from_node,
     entity_not_found,
-    entity_row,
-    link_row,
     reference_from_row,
-    reference_row,
     section_from_node,
     section_reference_from_row,
-    section_reference_row,
-    section_row,
     summary,
     target_from_node,
     target_parameters,
     term_from_node,
-    term_row,
 )
 from kg.models import (
     CITES_SECTION,
@@ -235,28 +230,8 @@ class Neo4jStore(GraphStore):
             )
 
     def _write_contents(self, graph: BookGraph) -> None:
-        book_id = graph.book.id
-        self._write_batches(q.CREATE_ENTITIES, [entity_row(e) for e in graph.entities], book_id=book_id)
-        self._write_batches(q.CREATE_TERMS, [term_row(t) for t in graph.terms], book_id=book_id)
-        self._write_sections(graph)
-
-        references = [reference_row(ref, seq) for seq, ref in enumerate(graph.references)]
-        self._write_batches(q.CREATE_REFERENCES, references)
-
-        defines = [link_row(link) for link in graph.term_links if link.type == DEFINES]
-        mentions = [link_row(link) for link in graph.term_links if link.type == MENTIONS]
-        self._write_batches(q.CREATE_DEFINES, defines)
-        self._write_batches(q.CREATE_MENTIONS, mentions)
-
-    def _write_sections(self, graph: BookGraph) -> None:
-        """Write the section tree, the items' IN_SECTION edges and the section citations."""
-        self._write_batches(q.CREATE_SECTIONS, [section_row(s) for s in graph.sections], book_id=graph.book.id)
-        parents = [{"id": s.id, "parent_id": s.parent_id} for s in graph.sections if s.parent_id is not None]
-        self._write_batches(q.LINK_SUBSECTIONS, parents)
-        members = [{"id": e.id, "section_id": e.section_id} for e in graph.entities if e.section_id is not None]
-        self._write_batches(q.LINK_IN_SECTION, members)
-        citations = [section_reference_row(ref, seq) for seq, ref in enumerate(graph.section_references)]
-        self._write_batches(q.CREATE_SECTION_REFERENCES, citations)
+        for query_name, rows, parameters in content_batches(graph):
+            self._write_batches(getattr(q, query_name), rows, **parameters)
 
     def _relink_targets(self, book_id: str, entity_ids: list[str]) -> None:
         """Re-attach Lean targets to the book's new items and drop those whose item is gone.

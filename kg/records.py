@@ -301,3 +301,35 @@ def target_from_node(node: dict[str, Any]) -> LeanTarget:
         price_known=bool(node["price_known"]),
         cached_calls=node["cached_calls"] or 0,
     )
+
+
+def content_batches(graph: BookGraph) -> list[tuple[str, list[dict[str, Any]], dict[str, Any]]]:
+    """List a book's contents as row batches in write order: (query name, rows, extra parameters).
+
+    Each store's query module defines a constant of every name here in its own
+    Cypher dialect, so both stores write the same rows in the same order.
+    """
+    book_id = graph.book.id
+    return [
+        ("CREATE_ENTITIES", [entity_row(entity) for entity in graph.entities], {"book_id": book_id}),
+        ("CREATE_TERMS", [term_row(term) for term in graph.terms], {"book_id": book_id}),
+        ("CREATE_SECTIONS", [section_row(section) for section in graph.sections], {"book_id": book_id}),
+        (
+            "LINK_SUBSECTIONS",
+            [{"id": s.id, "parent_id": s.parent_id} for s in graph.sections if s.parent_id is not None],
+            {},
+        ),
+        (
+            "LINK_IN_SECTION",
+            [{"id": e.id, "section_id": e.section_id} for e in graph.entities if e.section_id is not None],
+            {},
+        ),
+        (
+            "CREATE_SECTION_REFERENCES",
+            [section_reference_row(ref, seq) for seq, ref in enumerate(graph.section_references)],
+            {},
+        ),
+        ("CREATE_REFERENCES", [reference_row(ref, seq) for seq, ref in enumerate(graph.references)], {}),
+        ("CREATE_DEFINES", [link_row(link) for link in graph.term_links if link.type == DEFINES], {}),
+        ("CREATE_MENTIONS", [link_row(link) for link in graph.term_links if link.type == MENTIONS], {}),
+    ]
