@@ -17,7 +17,7 @@ from kg.store import GraphStore
 from kg.workspace import Workspace
 from retrieval.dependencies import DependencyRetriever
 from retrieval.embedding import SentenceEmbedder
-from retrieval.indexing import index_book
+from retrieval.indexing import embed_book, write_vectors
 from retrieval.models import ClosureContext, DependencyContext
 from retrieval.vector_index import FaissVectorIndex, VectorIndex
 
@@ -80,17 +80,20 @@ class Services:
         book_id: str,
         progress: Callable[[int, int], None] | None = None,
     ) -> BookGraph:
-        """Read a PDF, embed its items and store the book, replacing an earlier version.
+        """Read a PDF, embed its items and store the book and its vectors, replacing an earlier version.
 
         The PDF is read and embedded before anything is written, so a file that
-        fails to read leaves the store as it was.
+        fails to read or embed leaves the store as it was. The vectors are
+        written after the book because the Neo4j vector index keeps them on the
+        Entity nodes that `write_book` creates.
         """
         from ingest.pipeline import ingest_pdf
 
         graph = ingest_pdf(pdf_path, book_id, progress=progress)
         graph.book = _stamped(graph, pdf_path)
-        index_book(graph, self.embedder, self.vectors)
+        entity_ids, embeddings = embed_book(graph, self.embedder)
         self.store.write_book(graph)
+        write_vectors(book_id, entity_ids, embeddings, self.vectors)
         if "retriever" in self.__dict__:
             self.retriever.invalidate(book_id)
         return graph

@@ -91,9 +91,16 @@ def delete_all_nodes(connection: Neo4jConnection) -> None:
 
 
 def embedding_node_count(connection: Neo4jConnection, book_id: str) -> int:
-    """Count the book's EntityEmbedding and EmbeddingSet nodes, which hold its vectors in Neo4j."""
+    """Count the book's nodes that hold its vectors in Neo4j: Entity nodes with an embedding, Book nodes with a count."""
     auth = (connection.username, connection.password)
-    query = "MATCH (n) WHERE (n:EntityEmbedding OR n:EmbeddingSet) AND n.book_id = $book_id RETURN count(n) AS count"
+    query = """
+    CALL {
+        MATCH (e:Entity {book_id: $book_id}) WHERE e.embedding IS NOT NULL RETURN e AS n
+        UNION
+        MATCH (b:Book {id: $book_id}) WHERE b.embedding_count IS NOT NULL RETURN b AS n
+    }
+    RETURN count(n) AS count
+    """
     with neo4j.GraphDatabase.driver(connection.uri, auth=auth) as driver:
         records, _, _ = driver.execute_query(query, book_id=book_id, database_=connection.database)
     return records[0]["count"]
@@ -166,6 +173,8 @@ def test_export_json_matches(outputs):
     assert neo4j_export["book"] == embedded["book"]
     assert neo4j_export["entities"] == embedded["entities"]
     assert neo4j_export["edges"] == embedded["edges"]
+    assert len(embedded["sections"]) == 5
+    assert neo4j_export["sections"] == embedded["sections"]
 
 
 def test_show_json_matches_for_every_item(outputs):
