@@ -278,27 +278,27 @@ ORDER BY kind
 ENTITIES_OF_BOOK = """
 MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)
 WHERE b.complete
-RETURN e AS entity
+RETURN e {.*, embedding: null} AS entity
 ORDER BY e.ord, e.id
 """
 
 ENTITY_BY_ID = """
 MATCH (b:Book)-[:CONTAINS]->(e:Entity {id: $entity_id})
 WHERE b.complete
-RETURN e AS entity
+RETURN e {.*, embedding: null} AS entity
 """
 
 ENTITIES_BY_NUMBER = """
 MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)
 WHERE b.complete AND e.number = $number
-RETURN e AS entity
+RETURN e {.*, embedding: null} AS entity
 ORDER BY e.ord, e.id
 """
 
 ENTITIES_BY_NUMBER_AND_KIND = """
 MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)
 WHERE b.complete AND e.number = $number AND e.kind = $kind
-RETURN e AS entity
+RETURN e {.*, embedding: null} AS entity
 ORDER BY e.ord, e.id
 """
 
@@ -362,7 +362,7 @@ RETURN t.id AS id
 DEFINERS_OF = """
 MATCH (b:Book)-[:CONTAINS]->(e:Entity)-[:DEFINES]->(t:Term {id: $term_id})
 WHERE b.complete
-RETURN e AS entity
+RETURN e {.*, embedding: null} AS entity
 ORDER BY e.ord, e.id
 """
 
