@@ -14,7 +14,7 @@ from rich.console import Console
 
 from commands.services import Services
 from commands.settings import resolve_settings
-from kg.models import Entity, LeanTarget
+from kg.models import LeanTarget
 from retrieval.models import DependencyContext
 
 
@@ -50,15 +50,6 @@ def services_for(ctx: click.Context, **flags: object) -> Services:
 def print_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
-
-def entity_dict(entity: Entity) -> dict:
-    return {
-        "id": entity.id,
-        "kind": entity.kind,
-        "number": entity.number,
-        "title": entity.title,
-        "page": entity.page,
-    }
 
 
 def print_target(target: LeanTarget) -> None:

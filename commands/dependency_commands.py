@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from commands.console import entity_dict, print_context, print_json, services_for, stdout
+from commands.console import print_context, print_json, services_for, stdout
+from commands.dependency_output import entity_dict
 from commands.references import resolve_item
 from kg.models import KINDS
 

@@ -12,7 +12,8 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from commands.console import entity_dict, print_json, print_target, services_for, stderr, stdout
+from commands.console import print_json, print_target, services_for, stderr, stdout
+from commands.dependency_output import entity_dict
 from commands.references import resolve_item
 from commands.services import Services
 from kg.models import book_id_from_filename, is_valid_book_id

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kg.models import Book, BookGraph, Entity, Section, entity_id
+from kg.models import Book, BookGraph, Entity, Section, entity_id, unique_id
 
 from ingest.items import HeadingLine, ItemExtractor, RawItem
 from ingest.notation import SymbolFinder
@@ -94,16 +94,9 @@ def _build_entities(
     item_texts: list[ItemText] = []
     used_ids: set[str] = set()
     for order, raw in enumerate(raw_items):
-        identifier = entity_id(book_id, raw.kind, raw.number, order)
         # A (kind, number) printed twice (a restated theorem, an appendix that
-        # restarts a counter) keeps the first id; later copies get "~2", "~3"... in
-        # reading order, so ids stay unique and stable across re-ingests.
-        if identifier in used_ids:
-            copy = 2
-            while f"{identifier}~{copy}" in used_ids:
-                copy += 1
-            identifier = f"{identifier}~{copy}"
-        used_ids.add(identifier)
+        # restarts a counter) keeps the first id; later copies get "~2", "~3"...
+        identifier = unique_id(entity_id(book_id, raw.kind, raw.number, order), used_ids)
 
         statement = join_lines(raw.statement, raw.head_length)
         proof = join_lines(raw.proof)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kg.models import Section, section_id
+from kg.models import Section, section_id, unique_id
 
 from ingest.items import HeadingLine, normalize_heading
 from ingest.pdf_reader import Line, Page
@@ -122,13 +122,7 @@ def _build_tree(book_id: str, headings: list[_Heading]) -> list[Section]:
     used_ids: set[str] = set()
     open_sections: list[Section] = []  # the path from the top level to the last section
     for order, heading in enumerate(headings):
-        identifier = section_id(book_id, heading.number, heading.title)
-        if identifier in used_ids:
-            copy = 2
-            while f"{identifier}~{copy}" in used_ids:
-                copy += 1
-            identifier = f"{identifier}~{copy}"
-        used_ids.add(identifier)
+        identifier = unique_id(section_id(book_id, heading.number, heading.title), used_ids)
 
         while open_sections and open_sections[-1].level >= heading.level:
             open_sections.pop()

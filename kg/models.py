@@ -64,6 +64,20 @@ def section_id(book_id: str, number: str | None, title: str) -> str:
     return f"{book_id}:section:{slug[:48] or 'untitled'}"
 
 
+def unique_id(identifier: str, used_ids: set[str]) -> str:
+    """Return `identifier`, or with "~2", "~3"... appended when it is taken, and mark it used.
+
+    Suffixes follow reading order, so ids stay stable across re-ingests of the same PDF.
+    """
+    if identifier in used_ids:
+        copy = 2
+        while f"{identifier}~{copy}" in used_ids:
+            copy += 1
+        identifier = f"{identifier}~{copy}"
+    used_ids.add(identifier)
+    return identifier
+
+
 @dataclass(frozen=True)
 class Book:
     id: str
