@@ -14,7 +14,7 @@ class PdfError(LemmagraphError):
 
 
 class GraphStoreError(LemmagraphError):
-    """The graph store failed or holds something other than what was asked for."""
+    """The graph store failed or contains something other than what was requested."""
 
 
 class NotFoundError(GraphStoreError):

@@ -217,7 +217,7 @@ MATCH (t:LeanTarget {book_id: $book_id})
 DETACH DELETE t
 """
 
-# `$properties` holds every stored field of the target, so fields added to
+# `$properties` contains every stored field of the target, so fields added to
 # `LeanTarget` later need no change here.
 CREATE_TARGET = """
 MATCH (e:Entity {id: $entity_id})

@@ -32,7 +32,10 @@ def invoke(capsys, monkeypatch, *args: str) -> Result:
         cli.run()
     captured = capsys.readouterr()
     code = exit_info.value.code
-    return Result(code if isinstance(code, int) else (0 if code is None else 1), captured.out, captured.err)
+    # SystemExit(None) means success; any other non-integer code means failure.
+    if not isinstance(code, int):
+        code = 0 if code is None else 1
+    return Result(code, captured.out, captured.err)
 
 
 @pytest.fixture(scope="module")

@@ -360,7 +360,7 @@ def test_killed_batch_resumes(tmp_path, chapter, servers):
     )
     try:
         # Wait, at most 30 s, until the hanging job is in flight and every other job has
-        # been reviewed; on a loaded machine the two can happen in either order.
+        # been reviewed. On a loaded machine the two can happen in either order.
         for _ in range(600):
             hanging_sent = requests_about(server, FORMALIZE).count(last)
             others_done = len(set(requests_about(server, REVIEW))) >= 6
