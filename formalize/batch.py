@@ -18,6 +18,7 @@ names each endpoint's URL and last error. The unsettled targets stay "not run".
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -149,7 +150,8 @@ def is_accepted(target: LeanTarget) -> bool:
 
 
 class RequestGate:
-    """Paces one endpoint's requests for the scheduler and records its faults, for every thread.
+    """Paces one endpoint's requests for the scheduler, and records per job thread its faults and
+    the responses that the cache keeps.
 
     The scheduler books `requests_per_job` requests when it starts a job; further
     requests of that job (repair rounds) are booked here. An HTTP 429 pauses the
@@ -174,10 +176,28 @@ class RequestGate:
     def begin_job(self) -> None:
         self._local.prebooked = self._scheduler.requests_per_job
         self._local.faults = []
+        self._local.kept = set()
 
     def job_faults(self) -> list[str]:
         """Return the fault kinds (FAULT or RATE_LIMITED) seen by the current thread's job."""
         return list(getattr(self._local, "faults", []))
+
+    def note_answer(self, answer: LlmAnswer) -> None:
+        """Note an answer of the current thread's job that the response cache keeps."""
+        if answer.cache_key:
+            self._kept().add(answer.cache_key)
+
+    def note_evicted(self, answers: Sequence[LlmAnswer]) -> None:
+        self._kept().difference_update(answer.cache_key for answer in answers)
+
+    def kept_answers(self) -> int:
+        """Return how many of the current thread's job's answers the response cache still keeps."""
+        return len(self._kept())
+
+    def _kept(self) -> set[str]:
+        if not hasattr(self._local, "kept"):
+            self._local.kept = set()
+        return self._local.kept
 
     def before_request(self) -> None:
         """Block until the endpoint's pause is over and the token bucket admits the request."""
@@ -274,16 +294,47 @@ class GatedClient:
                 raise
             if answer.cached:
                 self.gate.after_cached_answer()
+            self.gate.note_answer(answer)
             return answer
         raise AssertionError("unreachable: the last retry returns or raises")
 
+    def evict(self, answers: Sequence[LlmAnswer]) -> None:
+        answers = list(answers)
+        self.client.evict(answers)
+        self.gate.note_evicted(answers)
 
-class _LockedStore:
-    """A GraphStore proxy that serializes every call, because the embedded store is not thread-safe."""
+
+class _BatchStore:
+    """A GraphStore proxy for the batch's worker threads: it serializes every call, because
+    the embedded store is not thread-safe, and it remembers the targets it has read.
+
+    Every job reads the stored targets of its context items to show their Lean code,
+    and the same items recur across jobs. The proxy reads an item's targets once and
+    adds the targets the batch writes, so the store lock is held for writes and first
+    reads only. A target written meanwhile by another process is not seen until the
+    next batch, as a batch that started earlier would not see it either.
+    """
 
     def __init__(self, store: GraphStore, lock: threading.Lock) -> None:
         self._store = store
         self._lock = lock
+        self._targets: dict[str, list[LeanTarget]] = {}
+
+    def targets(self, entity_id: str) -> list[LeanTarget]:
+        with self._lock:
+            known = self._targets.get(entity_id)
+            if known is None:
+                known = self._targets[entity_id] = self._store.targets(entity_id)
+            return list(known)
+
+    def write_target(self, target: LeanTarget) -> None:
+        with self._lock:
+            self._store.write_target(target)
+            known = self._targets.get(target.entity_id)
+            if known is not None:
+                # The store replaces a target with the same id, and so does the view.
+                known[:] = [stored for stored in known if stored.id != target.id]
+                known.append(copy.deepcopy(target))
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._store, name)
@@ -313,7 +364,7 @@ class FormalizerAttempt:
     """
 
     def __init__(self, store: GraphStore, build: FormalizerFactory, cache: Any = None) -> None:
-        self._store = _LockedStore(store, threading.Lock())
+        self._store = _BatchStore(store, threading.Lock())
         self._build = build
         self._cache = cache
         self._formalizers: dict[str, Any] = {}
@@ -385,6 +436,7 @@ class AttemptRecord:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     error: str = ""
+    kept_answers: int = 0  # responses the cache keeps, which a retry on the same endpoint reads back
 
 
 @dataclass
@@ -655,13 +707,14 @@ class _Run:
                 record.outcome = faults[-1]
             else:
                 record.outcome = REJECTED
+        record.kept_answers = gate.kept_answers()
         record.seconds = time.monotonic() - started
         return record
 
     def _finish(self, job_id: str, endpoint_name: str, started: float, record: AttemptRecord) -> None:
         reason = record.error or record.status
         with self.lock:
-            self.scheduler.complete(job_id, record.outcome, self.clock(), reason)
+            self.scheduler.complete(job_id, record.outcome, self.clock(), reason, record.kept_answers)
             state = self.scheduler.jobs[job_id]
         result = self.results[job_id]
         result.attempts.append(record)

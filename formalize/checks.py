@@ -29,13 +29,16 @@ class CheckRun:
     """The checks of one answer and their results.
 
     `repairable` is false when a check failed for a reason the formalizing model cannot
-    fix, such as an unreadable review answer. `answers` are the model calls the checks made.
+    fix, such as an unreadable review answer. `request_failed` is true when a check could
+    not run because its request to the model failed, so the answer was never judged.
+    `answers` are the model calls the checks made.
     """
 
     checks: list[CheckRecord]
     lean_path: str = ""
     verdict: str = ""
     repairable: bool = True
+    request_failed: bool = False
     answers: tuple[LlmAnswer, ...] = ()
 
     @property
@@ -100,6 +103,7 @@ class TargetChecker:
             answer = self.client.complete(messages, _REVIEW_FORMAT)
         except LlmError as error:
             run.repairable = False
+            run.request_failed = True
             return CheckRecord(SEMANTIC_REVIEW, FAILED, f"The review request failed: {error}", round_number)
         run.answers = (*run.answers, answer)
 

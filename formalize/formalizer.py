@@ -81,6 +81,8 @@ class Formalizer:
 
     The answers of an attempt that ends failed are removed from the response cache,
     so running the item again sends new requests instead of replaying the failure.
+    An attempt that failed only because its review request failed keeps them: its
+    answers were never judged, and a retry then sends the review alone.
     """
 
     def __init__(
@@ -132,7 +134,7 @@ class Formalizer:
         target = self._new_target(entity, answer, prompt)
 
         try:
-            self._rounds(entity, prompt, answer, target, usage)
+            judged = self._rounds(entity, prompt, answer, target, usage)
         except LlmError as error:
             target.status = FAILED
             target.status_reason = f"a request to the model failed: {error}"
@@ -140,7 +142,7 @@ class Formalizer:
             self._evict(usage.answers)
             raise
         self._store(target, usage)
-        if target.status == FAILED:
+        if target.status == FAILED and judged:
             self._evict(usage.answers)
         return target
 
@@ -157,8 +159,11 @@ class Formalizer:
         answer: LlmAnswer,
         target: LeanTarget,
         usage: _Usage,
-    ) -> None:
-        """Check the answer, and ask for repairs while a repairable check fails and rounds remain."""
+    ) -> bool:
+        """Check the answer, and ask for repairs while a repairable check fails and rounds remain.
+
+        Return whether the last answer was judged, which is false when a check's request failed.
+        """
         errors = ""
         for round_number in range(self.repair_rounds + 1):
             if round_number > 0:
@@ -184,8 +189,9 @@ class Formalizer:
             target.checks.extend(run.checks)
             _take_answer(target, parsed, run)
             if not run.failed or not run.repairable:
-                return
+                return not run.request_failed
             errors = failure_report(run.failed)
+        return True
 
     def _new_target(self, entity: Entity, answer: LlmAnswer, prompt: Prompt) -> LeanTarget:
         now = datetime.now(timezone.utc)

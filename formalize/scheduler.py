@@ -31,7 +31,12 @@ Faults. After `failure_threshold` consecutive faults (HTTP 5xx, timeouts, refuse
 connections) the endpoint's breaker opens: it gets no jobs for `cooldown_seconds`,
 then one probe job. A probe success closes the breaker and a probe fault opens it
 again with the cool-down doubled, up to `MAX_COOLDOWN_SECONDS`. A job hit by a fault
-goes back to the queue and avoids that endpoint next time when another can take it.
+goes back to the queue. It avoids that endpoint while the endpoint's latest outcome is
+a fault, when another endpoint can take the job, unless the job has answers cached
+there: a job whose formalization was answered and whose review then failed needs only
+the review again on that endpoint, so its expected duration there is shortened to
+the share of its requests still to send, and the earliest-finish rule weighs that
+against a whole job elsewhere.
 
 Escalation. A job walks through tiers of endpoints (`--escalate small,large`). A
 rejected answer moves it to the next tier, and the last tier's rejection fails it.
@@ -360,6 +365,10 @@ class JobState:
     started_at: float = 0.0
     faults: int = 0
     avoid: str | None = None  # the endpoint of the last fault
+    # Endpoint name -> requests of this job answered there whose answers the response
+    # cache keeps, so a retry there sends only the rest.
+    cached: dict[str, int] = field(default_factory=dict)
+    credit: int = 0  # the cached requests the current run started with
     endpoints: list[str] = field(default_factory=list)  # every endpoint that ran it, in order
     reason: str = ""
 
@@ -431,9 +440,24 @@ class ListScheduler:
             if any(self.endpoints[name].breaker.capacity(now, 1) > 0 for name in names):
                 break
             names.extend(tier)
-        if state.avoid in names and len(names) > 1:
+        if state.avoid in names and len(names) > 1 and self._avoids(state, state.avoid):
             names.remove(state.avoid)
         return names
+
+    def _avoids(self, state: JobState, name: str) -> bool:
+        """Return whether a job keeps away from the endpoint of its last fault.
+
+        It does while the endpoint's latest outcome is still a fault, unless the job has
+        answers cached there, which makes a retry there shorter than a new start elsewhere.
+        """
+        endpoint = self.endpoints[name]
+        still_failing = endpoint.breaker.state != CLOSED or endpoint.breaker.failures > 0
+        return still_failing and not state.cached.get(name)
+
+    def job_seconds(self, state: JobState, endpoint: EndpointState) -> float:
+        """Return the expected duration of a job on an endpoint: its share of requests still to send."""
+        cached = min(state.cached.get(endpoint.name, 0), self.requests_per_job - 1)
+        return endpoint.expected_seconds * (self.requests_per_job - cached) / self.requests_per_job
 
     def ranks(self, now: float) -> dict[str, float]:
         durations = {}
@@ -471,7 +495,7 @@ class ListScheduler:
             name, start = best
             endpoint = self.endpoints[name]
             heapq.heappop(slots[name])
-            heapq.heappush(slots[name], start + endpoint.expected_seconds)
+            heapq.heappush(slots[name], start + self.job_seconds(state, endpoint))
             planned_tat[name] = endpoint.bucket.tat_after(start, self.requests_per_job, planned_tat[name])
             if start <= now + TIME_EPSILON and endpoint.can_start_now(now):
                 started.append(self._start(state, endpoint, now))
@@ -486,23 +510,28 @@ class ListScheduler:
             if not slots[name]:
                 continue
             start = max(slots[name][0], endpoint.earliest_start(now, planned_tat[name]))
-            candidate = (start + endpoint.expected_seconds, start, name)
+            candidate = (start + self.job_seconds(state, endpoint), start, name)
             if best is None or candidate < best:
                 best = candidate
         return (best[2], best[1]) if best else None
 
     def _start(self, state: JobState, endpoint: EndpointState, now: float) -> Assignment:
-        endpoint.running[state.job.id] = now + endpoint.expected_seconds
+        endpoint.running[state.job.id] = now + self.job_seconds(state, endpoint)
         endpoint.bucket.book(now, self.requests_per_job)
         state.running_on = endpoint.name
         state.started_at = now
+        state.credit = min(state.cached.get(endpoint.name, 0), self.requests_per_job - 1)
         state.endpoints.append(endpoint.name)
         tier = next((index for index, tier in enumerate(self.tiers) if endpoint.name in tier), state.tier)
         state.tier = max(state.tier, tier)
         return Assignment(state.job.id, endpoint.name, state.tier)
 
-    def complete(self, job_id: str, outcome: str, now: float, reason: str = "") -> None:
-        """Record how a running job ended, update its endpoint, and settle or requeue it."""
+    def complete(self, job_id: str, outcome: str, now: float, reason: str = "", kept_answers: int = 0) -> None:
+        """Record how a running job ended, update its endpoint, and settle or requeue it.
+
+        `kept_answers` counts the responses of the job that the response cache keeps.
+        After a fault, a retry on the same endpoint reads them back, so it is expected to be shorter.
+        """
         state = self.jobs[job_id]
         if state.running_on is None:
             raise SchedulingError(f"job {job_id!r} is not running")
@@ -514,8 +543,12 @@ class ListScheduler:
         if outcome in (ACCEPTED, REJECTED, ERROR):
             endpoint.breaker.record_success()
             endpoint.bucket.recover()
-            endpoint.observe_duration(now - state.started_at)
+            # A run that began with cached answers sent fewer requests, so scale its
+            # duration up to a whole job before it joins the endpoint's estimate.
+            remaining = self.requests_per_job - state.credit
+            endpoint.observe_duration((now - state.started_at) * self.requests_per_job / remaining)
             state.avoid = None
+            state.cached.pop(endpoint.name, None)
         if outcome == ACCEPTED:
             endpoint.finished += 1
             state.status = DONE
@@ -528,6 +561,10 @@ class ListScheduler:
         elif outcome == ERROR:
             state.status = FAILED
         elif outcome in (FAULT, RATE_LIMITED):
+            if kept_answers > 0:
+                state.cached[endpoint.name] = kept_answers
+            else:
+                state.cached.pop(endpoint.name, None)
             self._requeue_after_fault(state, endpoint, outcome, now)
         else:
             raise SchedulingError(f"unknown outcome {outcome!r}")

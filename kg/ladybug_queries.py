@@ -337,6 +337,12 @@ WHERE b.complete
 RETURN e
 """
 
+ENTITY_BOOKS = """
+MATCH (b:Book)-[:CONTAINS]->(e:Entity)
+WHERE b.complete AND e.id IN $ids
+RETURN e.id, b.id
+"""
+
 ENTITIES_BY_NUMBER = """
 MATCH (b:Book {id: $book_id})-[:CONTAINS]->(e:Entity)
 WHERE b.complete AND e.number = $number

@@ -35,6 +35,7 @@ from kg.records import (
     book_not_found,
     book_parameters,
     check_book_graph,
+    check_target_items,
     entity_from_node,
     entity_not_found,
     reference_from_row,
@@ -348,14 +349,8 @@ class LadybugStore(GraphStore):
         The item and every context item must exist, or `NotFoundError` names
         the first missing one. Context edges keep the order of `context_ids`.
         """
-        entity = self.entity(target.entity_id)
-        if target.book_id != entity.book_id:
-            raise GraphStoreError(
-                f"Lean target {target.id!r} has book id {target.book_id!r}, "
-                f"but its item {entity.id!r} belongs to book {entity.book_id!r}"
-            )
-        for context_id in target.context_ids:
-            self.entity(context_id)
+        ids = list(dict.fromkeys([target.entity_id, *target.context_ids]))
+        check_target_items(target, {row[0]: row[1] for row in self._run(q.ENTITY_BOOKS, {"ids": ids})})
 
         context = [
             {"target_id": target.id, "entity_id": context_id, "rank": rank}

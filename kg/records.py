@@ -7,6 +7,7 @@ conversions keeps their records and error messages identical.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from kg.errors import GraphStoreError, NotFoundError
@@ -113,6 +114,24 @@ def book_not_found(book_id: str) -> NotFoundError:
 
 def entity_not_found(entity_id: str) -> NotFoundError:
     return NotFoundError(f"item {entity_id!r} not found; {LIST_BOOKS_HINT}")
+
+
+def check_target_items(target: LeanTarget, book_of: Mapping[str, str]) -> None:
+    """Check that a target's item and context items exist, given the book id of each item found.
+
+    Raises NotFoundError for a missing item, GraphStoreError when the target names
+    another book than its item's, and then NotFoundError for the first missing context item.
+    """
+    if target.entity_id not in book_of:
+        raise entity_not_found(target.entity_id)
+    if target.book_id != book_of[target.entity_id]:
+        raise GraphStoreError(
+            f"Lean target {target.id!r} has book id {target.book_id!r}, "
+            f"but its item {target.entity_id!r} belongs to book {book_of[target.entity_id]!r}"
+        )
+    for context_id in target.context_ids:
+        if context_id not in book_of:
+            raise entity_not_found(context_id)
 
 
 # --- Records to query parameters ----------------------------------------------

@@ -66,7 +66,8 @@ class SimulatedModel:
 
     `pass_rate` is the share of items whose review verdict is faithful, drawn once per
     item, or set by `difficulty`. `failure_rate` is the share of requests answered with HTTP 500, drawn per
-    item, kind and repeat. Items in `unfaithful` are never faithful. The first
+    item, kind and repeat; the first request of each (item label, kind) pair in
+    `first_fails` gets HTTP 500 too. Items in `unfaithful` are never faithful. The first
     `rate_limited_requests` requests get HTTP 429 with `Retry-After: retry_after`.
     """
 
@@ -76,6 +77,7 @@ class SimulatedModel:
     failure_rate: float = 0.0
     seed: int = 0
     unfaithful: set[str] = field(default_factory=set)
+    first_fails: set[tuple[str, str]] = field(default_factory=set)
     # Item label -> difficulty in [0, 1); the item is faithful when its difficulty is
     # below `pass_rate`. Items not listed draw a difficulty from the seed.
     difficulty: dict[str, float] = field(default_factory=dict)
@@ -98,7 +100,8 @@ class SimulatedModel:
             return ScriptedResponse(
                 429, error_body("rate limit reached", "rate_limit_error"), {"Retry-After": self.retry_after}
             )
-        if random.Random(f"{self.seed}:{label}:{kind}:{repeat}:fault").random() < self.failure_rate:
+        drawn_fault = random.Random(f"{self.seed}:{label}:{kind}:{repeat}:fault").random() < self.failure_rate
+        if drawn_fault or (repeat == 0 and (label, kind) in self.first_fails):
             return ScriptedResponse(500, error_body("simulated server error", "server_error"), {}, self.latency_seconds)
         if kind == REVIEW:
             content = json.dumps(self._review(label))

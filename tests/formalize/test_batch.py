@@ -29,6 +29,7 @@ from formalize.endpoints import Endpoint
 from formalize.lean_project import LeanProject, bundled_lean_template
 from formalize.llm_cache import ResponseCache
 from formalize.pricing import ModelPrice
+from formalize.scheduler import ACCEPTED, FAULT
 from kg.models import Entity
 from kg.store import GraphStore
 from retrieval.models import SIMILARITY, TERM, Dependency, DependencyContext
@@ -244,6 +245,22 @@ def test_cache_makes_rerun_free(store, tmp_path, chapter, servers):
     assert report.cost_usd == 0.0
 
 
+def test_batch_reads_each_items_targets_once(store, tmp_path, chapter, servers, monkeypatch):
+    server = start(servers, SimulatedModel("m"))
+    reads: list[str] = []
+    read_targets = store.targets
+    monkeypatch.setattr(store, "targets", lambda entity_id: reads.append(entity_id) or read_targets(entity_id))
+
+    report = runner(store, tmp_path, [endpoint("only", server)]).run(chapter[1])
+
+    assert report.count(ACCEPTED_STATUS) == 7
+    skip_check = len(chapter[1])  # one read per item before the batch starts, to skip accepted ones
+    assert len(reads) - skip_check == len(set(reads[skip_check:])), "no item's targets are read twice"
+    # Later prompts still saw the Lean code the batch wrote, through the remembered targets.
+    later = [request for request in server.requests if request_kind(request) == FORMALIZE][-1]
+    assert "namespace Sim." in later.body["messages"][-1]["content"]
+
+
 # --- faults -------------------------------------------------------------------------
 
 
@@ -263,6 +280,22 @@ def test_failing_endpoint_opens_breaker(store, tmp_path, chapter, servers):
     assert usage["broken"].breaker == "open"
     assert usage["broken"].faults == 2, "the breaker stops traffic after the threshold"
     assert len(broken.requests) == 2
+
+
+def test_review_fault_retries_review_alone(store, tmp_path, chapter, servers):
+    model = SimulatedModel("m", first_fails={("Lemma 1.4", REVIEW)})
+    server = start(servers, model)
+    spare = start(servers, SimulatedModel("spare-model"))
+    endpoints = [endpoint("main", server, expected_seconds=0.05), endpoint("spare", spare, expected_seconds=0.5)]
+
+    report = runner(store, tmp_path, endpoints, cache=True).run(chapter[1])
+
+    result = next(result for result in report.results if result.entity.label == "Lemma 1.4")
+    assert result.status == ACCEPTED_STATUS
+    assert [attempt.endpoint for attempt in result.attempts] == ["main", "main"]
+    assert [attempt.outcome for attempt in result.attempts] == [FAULT, ACCEPTED]
+    assert requests_about(server, FORMALIZE).count("Lemma 1.4") == 1, "the cached formalization is reused"
+    assert requests_about(server, REVIEW).count("Lemma 1.4") == 2
 
 
 def test_timeout_moves_job(store, tmp_path, chapter, servers):

@@ -537,6 +537,24 @@ def test_rejected_attempt_evicts_review_answer(store: GraphStore, fake_openai: F
     assert len(fake_openai.requests) == 4
 
 
+def test_failed_review_request_keeps_answer_for_retry(
+    store: GraphStore, fake_openai: FakeOpenAI, tmp_path: Path, no_lake
+):
+    context = theorem_context(sample_book())
+    push_json(fake_openai, ANSWER)
+    fake_openai.push(500, {"error": {"message": "overloaded", "type": "server_error"}})
+    push_json(fake_openai, FAITHFUL)
+
+    first = build_formalizer(store, fake_openai, tmp_path / "lean", tmp_path / "cache", repair_rounds=0).run(context)
+    second = build_formalizer(store, fake_openai, tmp_path / "lean", tmp_path / "cache", repair_rounds=0).run(context)
+
+    assert first.status == FAILED
+    assert "The review request failed" in first.check_output
+    assert second.status == DRAFT
+    assert second.cached_calls == 1, "the unjudged formalization answer is read back"
+    assert len(fake_openai.requests) == 3, "only the review is sent again"
+
+
 def test_parse_failure_reason_not_repeated(formalizer: Formalizer, fake_openai: FakeOpenAI):
     fake_openai.push_answer("I cannot do this.")
     fake_openai.push_answer("I cannot do this.")

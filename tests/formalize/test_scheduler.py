@@ -275,6 +275,55 @@ def test_fault_moves_job_to_other_endpoint():
     assert scheduler.endpoints["first"].faults == 1
 
 
+def test_fault_after_cached_answer_returns_to_same_endpoint():
+    graph = JobGraph([Job("a")])
+    endpoints = [
+        EndpointLimits("first", concurrency=1, expected_seconds=1.0),
+        EndpointLimits("second", concurrency=1, expected_seconds=0.8),
+    ]
+    scheduler = ListScheduler(graph, endpoints, requests_per_job=2)
+    scheduler.endpoints["second"].running["other"] = 0.6  # busy until 0.6
+    [first] = scheduler.dispatch(0.0)
+
+    # The formalization was answered and cached, then the review failed.
+    scheduler.complete("a", FAULT, 0.7, kept_answers=1)
+    scheduler.endpoints["second"].running.clear()
+    [retry] = scheduler.dispatch(0.7)
+
+    assert first.endpoint == "first"
+    assert retry.endpoint == "first", "half a job on first (0.5 s) beats a whole job on second (0.8 s)"
+    assert scheduler.endpoints["first"].running["a"] == pytest.approx(0.7 + 0.5)
+
+
+def test_fault_avoids_endpoint_until_it_recovers():
+    graph = JobGraph([Job("a", order=0), Job("b", order=1)])
+    endpoints = [
+        EndpointLimits("first", concurrency=2, expected_seconds=1.0),
+        EndpointLimits("second", concurrency=1, expected_seconds=3.0),
+    ]
+    scheduler = ListScheduler(graph, endpoints)
+    scheduler.dispatch(0.0)
+    scheduler.complete("a", FAULT, 0.2)
+
+    assert scheduler.eligible(scheduler.jobs["a"], 0.2) == ["second"]
+
+    scheduler.complete("b", ACCEPTED, 1.0)
+
+    assert scheduler.eligible(scheduler.jobs["a"], 1.0) == ["first", "second"], "first answered since"
+
+
+def test_shortened_retry_counts_as_whole_job_in_estimate():
+    endpoints = [EndpointLimits("only", concurrency=1, expected_seconds=2.0)]
+    scheduler = ListScheduler(JobGraph([Job("a")]), endpoints, requests_per_job=2)
+    scheduler.dispatch(0.0)
+    scheduler.complete("a", FAULT, 1.0, kept_answers=1)
+    [retry] = scheduler.dispatch(1.0)
+
+    scheduler.complete("a", ACCEPTED, 2.0)
+
+    assert scheduler.endpoints["only"].mean_seconds == pytest.approx(2.0), "one request in 1 s is 2 s per job"
+
+
 def test_open_breaker_sends_jobs_elsewhere():
     graph = JobGraph([Job(f"j{index}", order=index) for index in range(3)])
     endpoints = [
