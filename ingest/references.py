@@ -1,8 +1,9 @@
-"""Find explicit citations of items ("by Lemma 3.2", "Theorems 2.1 and 2.3", "(2.4)") and of sections ("§1.7")."""
+"""Find explicit citations of items ("by Lemma 3.2", "Theorems 2.1 and 2.3", "(2.4)") and sections ("§1.7", "Chapter 4")."""
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from kg.models import Entity, Reference, Section, SectionReference
@@ -27,12 +28,39 @@ _EQUATION_CITATION = re.compile(r"(?<![\w)])\((?P<number>\d+\.\d+)\)")
 # A printed equation tag: "(2.4)" at the end of a line, after the formula or alone.
 _EQUATION_TAG = re.compile(r"(?:^|\s)\((?P<number>\d+\.\d+)\)\s*$")
 # "Section 2.3", "Sections 2.1 and 2.3", "Sect. 4", "§1.7", "§§2.1–2.3".
-# NOTE: only the capitalized word counts, so "see section 2.3" in lower case is not found.
 _SECTION_NUMBER = r"(?:\d+(?:\.\d+)*|[A-Z](?:\.\d+)+)"
 _SECTION_CITATION = re.compile(
     rf"(?:\b(?:Sections?|Sects?\.|Secs?\.)\s+|§§?\s*)"
     rf"(?P<numbers>{_SECTION_NUMBER}(?:{_JOINER}(?:§\s*)?{_SECTION_NUMBER})*)(?![\w])"
 )
+# An appendix is numbered by a letter ("Appendix A", "Appendix B.2") or like a chapter.
+_APPENDIX_NUMBER = r"(?:[A-Z](?:\.\d+)*|\d+(?:\.\d+)*)"
+_ONE_SECTION_NUMBER = re.compile(rf"(?P<number>{_APPENDIX_NUMBER})")
+
+
+def _named_citation(singular: str, plural: str, number: str) -> re.Pattern[str]:
+    """Compile a citation by the word `singular` or `plural` followed by section numbers.
+
+    Only the plural takes a list or a range, so "Chapter 7, 3 pivots" cites chapter 7 alone.
+    """
+    return re.compile(
+        rf"\b(?:(?P<plural>{plural})|{singular})\s+"
+        rf"(?P<numbers>(?(plural){number}(?:{_JOINER}{number})*|{number}))(?![\w])"
+    )
+
+
+# "see section 2.3", "Chapter 4", "chapters 2 and 3", "Appendix A", "Appendices A and B".
+# The capitalized "Section" is read by _SECTION_CITATION.
+_NAMED_SECTION_CITATIONS = (
+    _named_citation("section", "sections", _SECTION_NUMBER),
+    _named_citation("[Cc]hapter", "[Cc]hapters", r"\d+"),
+    _named_citation("[Aa]ppendix", "[Aa]ppendices", _APPENDIX_NUMBER),
+)
+# A lower-case "section", "chapter" or "appendix" is also an ordinary noun ("the cross
+# section 2"), so it is a citation only after one of these words or an opening bracket.
+# NOTE: "in" is on the list, so "the load in section 2 of the beam" still reads as a citation.
+_CITING_WORDS = frozenset({"see", "cf", "in", "from", "also", "and", "or"})
+_WORD_BEFORE = re.compile(r"(?:(?P<word>\w+)\.?|(?P<mark>[(\[]))\s*$")
 # The widest range "Lemmas 4.1–4.9" that is expanded item by item.
 _MAX_RANGE = 50
 # A book numbers all kinds with one counter when at most this share of its dotted
@@ -152,6 +180,7 @@ class SectionReferenceResolver:
     def __init__(self, items: list[ItemText], sections: list[Section]) -> None:
         self.items = items
         self._by_number: dict[str, str] = {}
+        self._title_keys = {section.id: _title_key(section.title) for section in sections}
         for section in sections:
             if section.number:
                 # A number printed twice (a restarted appendix) means its first section.
@@ -174,14 +203,61 @@ class SectionReferenceResolver:
 
     def _find_in(self, source: Entity, text: PagedText, in_proof: bool) -> list[SectionReference]:
         found = []
-        for match in _SECTION_CITATION.finditer(text.text):
+        for match in _section_citations(text.text):
+            if _is_ordinary_noun(text.text, match):
+                continue
+            numbers = _expand_numbers(match.group("numbers"), _ONE_SECTION_NUMBER)
             page = text.page_at(match.start())
             surface = re.sub(r"\s+", " ", match.group(0))
-            for number in _expand_numbers(match.group("numbers")):
+            for number in numbers:
                 section_id = self._by_number.get(number)
-                if section_id is not None:
-                    found.append(SectionReference(source.id, section_id, surface, page, in_proof))
+                if section_id is None:
+                    continue
+                if len(numbers) == 1 and _is_printed_heading(text, match, self._title_keys[section_id]):
+                    continue
+                found.append(SectionReference(source.id, section_id, surface, page, in_proof))
         return found
+
+
+def _section_citations(text: str) -> list[re.Match[str]]:
+    """Return the matches of every section citation form in `text`, in reading order."""
+    matches = list(_SECTION_CITATION.finditer(text))
+    for pattern in _NAMED_SECTION_CITATIONS:
+        matches.extend(pattern.finditer(text))
+    return sorted(matches, key=lambda match: match.start())
+
+
+def _is_ordinary_noun(text: str, match: re.Match[str]) -> bool:
+    """Return whether a lower-case "section", "chapter" or "appendix" lacks a citing word before it."""
+    if not match.group(0)[0].islower():
+        return False
+    before = _WORD_BEFORE.search(text[max(match.start() - 20, 0) : match.start()])
+    if before is None:
+        return True
+    return before.group("mark") is None and before.group("word").lower() not in _CITING_WORDS
+
+
+def _is_printed_heading(text: PagedText, match: re.Match[str], title_key: str) -> bool:
+    """Return whether the match is a heading caught in an item's text, not a citation.
+
+    The last item of a chapter can run into the next chapter's heading, "Chapter 2"
+    on a line of its own or followed by the chapter title.
+    """
+    if match.start() not in text.line_starts:
+        return False
+    rest_of_line = text.text[match.end() : _line_end(text, match.start())]
+    if not rest_of_line.strip():
+        return True
+    return bool(title_key) and _title_key(text.text[match.end() :]).startswith(title_key)
+
+
+def _line_end(text: PagedText, offset: int) -> int:
+    """Return the offset where the printed line holding `offset` ends."""
+    index = bisect_right(text.line_starts, offset)
+    if index < len(text.line_starts):
+        # Joined lines are separated by one space.
+        return text.line_starts[index] - 1
+    return len(text.text)
 
 
 def _uses_shared_counter(by_kind_number: dict[tuple[str, str], list[Entity]]) -> bool:
@@ -211,9 +287,9 @@ def _title_key(title: str) -> str:
     return re.sub(r"\W+", " ", title.lower()).strip()
 
 
-def _expand_numbers(numbers: str) -> list[str]:
+def _expand_numbers(numbers: str, number_pattern: re.Pattern[str] = _ONE_NUMBER) -> list[str]:
     """Split "4.1–4.3" or "2.1, 2.2 and 2.5" into single numbers, expanding ranges."""
-    matches = list(_ONE_NUMBER.finditer(numbers))
+    matches = list(number_pattern.finditer(numbers))
     result: list[str] = []
     for index, match in enumerate(matches):
         number = match.group("number")

@@ -157,3 +157,103 @@ def test_unknown_section_number_ignored(ingest_pages) -> None:
 
     assert graph.section_references == []
     assert len(graph.sections) == 4
+
+
+def _chapters_book() -> list:
+    body = [[(BODY, "regular")] for _ in range(3)]
+    headings = ["1 Flows", "1.1 Paths", "2 Cuts", "2.1 Capacities", "Appendix A Tables", "Appendix B Proofs"]
+    return [[[(heading, "bold", 14)], *body] for heading in headings]
+
+
+def test_lower_case_section_citations_resolved(ingest_pages) -> None:
+    pages = _numbered_sections_book()
+    pages[-1] += [
+        [("Theorem 2.4.", "bold"), (" See section 2.3 for the matching used here.", "italic")],
+        [("Exercise 2.5.", "bold"), (" Prove the bound (section 1.7) as in sections 2.1 and 2.2.", "regular")],
+    ]
+    graph = ingest_pages(pages)
+
+    assert _cited_sections(graph) == [
+        ("test:theorem:2.4", "test:section:2.3", "section 2.3"),
+        ("test:exercise:2.5", "test:section:1.7", "section 1.7"),
+        ("test:exercise:2.5", "test:section:2.1", "sections 2.1 and 2.2"),
+        ("test:exercise:2.5", "test:section:2.2", "sections 2.1 and 2.2"),
+    ]
+
+
+def test_chapter_citations_resolved(ingest_pages) -> None:
+    pages = _chapters_book()
+    pages[3] += [
+        [("Theorem 2.2.", "bold"), (" By Chapter 1, every cut is small.", "italic")],
+        [("Theorem 2.3.", "bold"), (" As shown in chapter 2, every cut is finite.", "italic")],
+        [("Theorem 2.4.", "bold"), (" Chapters 1 and 2 give the claim.", "italic")],
+    ]
+    graph = ingest_pages(pages)
+
+    assert _cited_sections(graph) == [
+        ("test:theorem:2.2", "test:section:1", "Chapter 1"),
+        ("test:theorem:2.3", "test:section:2", "chapter 2"),
+        ("test:theorem:2.4", "test:section:1", "Chapters 1 and 2"),
+        ("test:theorem:2.4", "test:section:2", "Chapters 1 and 2"),
+    ]
+    assert [ref.page for ref in graph.section_references] == [4, 4, 4, 4]
+
+
+def test_appendix_citations_resolved(ingest_pages) -> None:
+    pages = _chapters_book()
+    pages[3] += [
+        [("Theorem 2.2.", "bold"), (" The tables of Appendix A bound every cut.", "italic")],
+        [("Theorem 2.3.", "bold"), (" Appendices A and B give the claim.", "italic")],
+    ]
+    graph = ingest_pages(pages)
+
+    assert [section.number for section in graph.sections][-2:] == ["A", "B"]
+    assert [(source, section) for source, section, _ in _cited_sections(graph)] == [
+        ("test:theorem:2.2", "test:section:A"),
+        ("test:theorem:2.3", "test:section:A"),
+        ("test:theorem:2.3", "test:section:B"),
+    ]
+
+
+def test_ordinary_noun_section_ignored(ingest_pages) -> None:
+    # Sections 2 and 2.1 exist, but "section" and "chapter" here are ordinary
+    # nouns: no citing word ("see", "in", "from"...) or bracket comes before them.
+    pages = _chapters_book()
+    pages[3] += [
+        [("Example 2.2.", "bold"), (" The cross section 2.1 of the pipe carries the flow.", "regular")],
+        [("Example 2.3.", "bold"), (" Each section 2 joint and the last chapter 1 draft are weak.", "regular")],
+    ]
+    graph = ingest_pages(pages)
+
+    assert graph.section_references == []
+
+
+def test_singular_chapter_takes_one_number(ingest_pages) -> None:
+    pages = _chapters_book()
+    pages[3] += [
+        [("Example 2.2.", "bold"), (" After Chapter 1, 2 pivots reach the optimum.", "regular")],
+    ]
+    graph = ingest_pages(pages)
+
+    assert _cited_sections(graph) == [("test:example:2.2", "test:section:1", "Chapter 1")]
+
+
+def test_chapter_heading_in_item_text_ignored(ingest_pages) -> None:
+    # The next chapter's heading, printed alone or with its title, runs into the last
+    # item's proof. A citation that starts a line but goes on with other words still counts.
+    pages = _chapters_book()
+    pages[1] += [
+        [("Theorem 1.2.", "bold"), (" Every flow is small.", "italic")],
+        [("Proof.", "italic"), (" The bound of this chapter applies to every flow.", "regular")],
+        [("Chapter 2", "regular")],
+        [("Theorem 1.3.", "bold"), (" Every path is short.", "italic")],
+        [("Proof.", "italic"), (" The bound applies again, and", "regular")],
+        [("Chapter 1 gives it for every path.", "regular")],
+        [("Chapter 2 Cuts", "regular")],
+    ]
+    graph = ingest_pages(pages)
+
+    proofs = {entity.label: entity.proof for entity in graph.entities}
+    assert proofs["Theorem 1.2"].endswith("Chapter 2")
+    assert proofs["Theorem 1.3"].endswith("Chapter 2 Cuts")
+    assert _cited_sections(graph) == [("test:theorem:1.3", "test:section:1", "Chapter 1")]
