@@ -8,6 +8,7 @@ from commands.console import print_context, print_json, services_for, stdout
 from commands.dependency_output import entity_dict
 from commands.references import resolve_item
 from kg.models import KINDS
+from retrieval.closure import DEFAULT_SIMILARITY_FLOOR
 
 
 @click.command()
@@ -19,12 +20,16 @@ from kg.models import KINDS
               help="Add what the dependencies' own statements need and order items so each follows what it uses.")
 @click.option("--budget", "budget_tokens", type=click.IntRange(min=0), default=None,
               help="With --closure: drop the least needed items until the estimated tokens (characters/4) fit.")
+@click.option("--similarity-floor", type=click.FloatRange(0.0, 1.0), default=None,
+              help="With --closure: the minimum score at which an item that only semantic similarity proposed, "
+                   "other than a definition or notation, seeds the closure; 0 seeds every one "
+                   f"[default: {DEFAULT_SIMILARITY_FLOOR}].")
 @click.option("--format", "output_format", type=click.Choice(["tree", "json", "dot", "svg"]), default="tree",
               show_default=True, help="Output format; dot and svg draw the dependency graph (svg needs Graphviz).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (same as --format json).")
 @click.pass_context
 def deps(ctx: click.Context, book_id: str, ref: str, top: int, closure: bool, budget_tokens: int | None,
-         output_format: str, as_json: bool) -> None:
+         similarity_floor: float | None, output_format: str, as_json: bool) -> None:
     """Recover the items that REF depends on, best first, each with its reasons.
 
     Example: lemmagraph deps oor "Exercise 3.4" --closure --budget 2000 --format dot
@@ -33,10 +38,13 @@ def deps(ctx: click.Context, book_id: str, ref: str, top: int, closure: bool, bu
 
     if budget_tokens is not None and not closure:
         raise click.UsageError("--budget applies to the closure: add --closure")
+    if similarity_floor is not None and not closure:
+        raise click.UsageError("--similarity-floor applies to the closure: add --closure")
     services = services_for(ctx)
     target = resolve_item(services.store, book_id, ref)
     if closure:
-        context = services.closure(target, top, budget_tokens)
+        floor = DEFAULT_SIMILARITY_FLOOR if similarity_floor is None else similarity_floor
+        context = services.closure(target, top, budget_tokens, similarity_floor=floor)
     else:
         context = services.dependencies(target, top)
 

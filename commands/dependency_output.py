@@ -58,7 +58,7 @@ def entity_dict(entity: Entity) -> dict:
 
 
 def context_dict(context: DependencyContext) -> dict:
-    """Return the JSON shape of a context; a closure adds its dropped items and token estimate."""
+    """Return the JSON shape of a context; a closure adds its dropped items, token estimate and floor."""
     data: dict = {
         "target": entity_dict(context.target),
         "dependencies": [_dependency_dict(dependency) for dependency in context.dependencies],
@@ -67,6 +67,8 @@ def context_dict(context: DependencyContext) -> dict:
         data["dropped"] = [_dependency_dict(dependency) for dependency in context.dropped]
         data["budget_tokens"] = context.budget_tokens
         data["estimated_tokens"] = context.estimated_tokens
+        data["similarity_floor"] = context.similarity_floor
+        data["below_floor"] = [_dependency_dict(dependency) for dependency in context.below_floor]
     return data
 
 
@@ -89,6 +91,13 @@ def print_tree(console: Console, context: DependencyContext) -> None:
         if context.dropped:
             console.print(f"dropped to fit the budget ({len(context.dropped)}), least needed first:")
             for dependency in context.dropped:
+                _print_dependency(console, dependency)
+        if context.below_floor:
+            console.print(
+                f"left out, proposed only by similarity with a score under {context.similarity_floor:.2f} "
+                f"({len(context.below_floor)}):"
+            )
+            for dependency in context.below_floor:
                 _print_dependency(console, dependency)
 
 

@@ -56,6 +56,7 @@ def run_formalize_batch(
     chapter: str | None,
     section: str | None,
     top: int,
+    similarity_floor: float,
     endpoints_file: Path | None,
     escalate: list[str] | None,
     redo: bool,
@@ -75,7 +76,7 @@ def run_formalize_batch(
             f"no items to formalize in {where} of {book_id}: check the number with `lemmagraph show` or use --all"
         )
     log.info("Recovering the contexts of %d items", len(items))
-    contexts = {item.id: services.formalization_context(item, top) for item in items}
+    contexts = {item.id: services.formalization_context(item, top, similarity_floor) for item in items}
 
     settings = services.settings
     lean = LeanProject(services.workspace.lean_dir, bundled_lean_template())

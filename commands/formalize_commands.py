@@ -14,6 +14,7 @@ from commands.console import print_json, print_target, services_for, stderr, std
 from commands.references import resolve_item
 from commands.services import Services
 from kg.errors import GraphStoreError, LemmagraphError
+from retrieval.closure import DEFAULT_SIMILARITY_FLOOR
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,20 @@ CACHED_RERUN_HINT = ("Its answers were removed from the response cache, so runni
 
 _CONTEXT_WINDOW_HELP = ("Tokens the model accepts, prompt and answer together; context items are dropped, "
                         "least needed first, to fit [env LEMMAGRAPH_CONTEXT_WINDOW; default 32768].")
+_SIMILARITY_FLOOR_HELP = ("The minimum score at which an item that only semantic similarity proposed, other than "
+                          "a definition or notation, seeds the context closure; 0 seeds every one.")
 
 @click.command()
 @click.argument("book_id", metavar="BOOK")
 @click.argument("ref", metavar="REF")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
               help="How many ranked dependencies seed the context closure.")
+@click.option("--similarity-floor", type=click.FloatRange(0.0, 1.0), default=DEFAULT_SIMILARITY_FLOOR,
+              show_default=True, help=_SIMILARITY_FLOOR_HELP)
 @click.option("--context-window", type=click.IntRange(min=1), default=None, help=_CONTEXT_WINDOW_HELP)
 @click.pass_context
-def prompt(ctx: click.Context, book_id: str, ref: str, top: int, context_window: int | None) -> None:
+def prompt(ctx: click.Context, book_id: str, ref: str, top: int, similarity_floor: float,
+           context_window: int | None) -> None:
     """Print exactly the prompt that `formalize` would send for REF.
 
     The dropped context items, if any, are listed on stderr.
@@ -43,7 +49,7 @@ def prompt(ctx: click.Context, book_id: str, ref: str, top: int, context_window:
     """
     services = services_for(ctx, context_window=context_window)
     target = resolve_item(services.store, book_id, ref)
-    built = services.formalization_prompt(services.formalization_context(target, top))
+    built = services.formalization_prompt(services.formalization_context(target, top, similarity_floor))
     click.echo(built.render(), nl=False)
     stderr.print(
         f"{len(built.context_ids)} context items, about {built.estimated_tokens} tokens"
@@ -68,6 +74,8 @@ def prompt(ctx: click.Context, book_id: str, ref: str, top: int, context_window:
 @click.option("--redo", is_flag=True, help="In a batch, formalize items again even when one is already accepted.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1),
               help="How many ranked dependencies seed the context closure.")
+@click.option("--similarity-floor", type=click.FloatRange(0.0, 1.0), default=DEFAULT_SIMILARITY_FLOOR,
+              show_default=True, help=_SIMILARITY_FLOOR_HELP)
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint [env OPENAI_BASE_URL].")
 @click.option("--api-key", default=None, help="API key of the endpoint [env OPENAI_API_KEY].")
 @click.option("--model", default=None, help="Model name [env LEMMAGRAPH_MODEL].")
@@ -82,9 +90,9 @@ def prompt(ctx: click.Context, book_id: str, ref: str, top: int, context_window:
 @click.pass_context
 def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | None, section: str | None,
               whole_book: bool, endpoints_file: Path | None, escalate: str | None, redo: bool, top: int,
-              base_url: str | None, api_key: str | None, model: str | None, timeout: float | None,
-              context_window: int | None, repair_rounds: int | None, no_cache: bool, no_review: bool,
-              as_json: bool) -> None:
+              similarity_floor: float, base_url: str | None, api_key: str | None, model: str | None,
+              timeout: float | None, context_window: int | None, repair_rounds: int | None, no_cache: bool,
+              no_review: bool, as_json: bool) -> None:
     """Generate, check and store Lean 4 targets for REF, or for a chapter, a section or the whole book.
 
     Each run stores a new attempt and keeps the earlier ones. A batch formalizes
@@ -103,7 +111,8 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
     if scopes != 1:
         raise click.UsageError("give exactly one of REF, --chapter, --section or --all")
     if ref is None:
-        _formalize_batch(ctx, book_id, chapter, section, top, endpoints_file, escalate, redo, as_json,
+        _formalize_batch(ctx, book_id, chapter, section, top, similarity_floor, endpoints_file, escalate,
+                         redo, as_json,
                          dict(base_url=base_url, api_key=api_key, model=model, timeout=timeout,
                               context_window=context_window, repair_rounds=repair_rounds,
                               no_cache=no_cache, no_review=no_review))
@@ -115,7 +124,7 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
                          no_cache=no_cache, no_review=no_review)
     formalizer = services.formalizer()
     target = resolve_item(services.store, book_id, ref)
-    context = services.formalization_context(target, top)
+    context = services.formalization_context(target, top, similarity_floor)
     built = formalizer.prompt_for(context)
 
     # The model calls take minutes, so the store is closed during them and opened
@@ -156,8 +165,8 @@ class _ReopenedStore:
 
 
 def _formalize_batch(ctx: click.Context, book_id: str, chapter: str | None, section: str | None, top: int,
-                     endpoints_file: Path | None, escalate: str | None, redo: bool, as_json: bool,
-                     flags: dict) -> None:
+                     similarity_floor: float, endpoints_file: Path | None, escalate: str | None, redo: bool,
+                     as_json: bool, flags: dict) -> None:
     from commands.batch_output import BatchProgress, makespan_lines, report_dict, summary_tables
     from commands.formalize_batch import run_formalize_batch
 
@@ -166,8 +175,8 @@ def _formalize_batch(ctx: click.Context, book_id: str, chapter: str | None, sect
     tiers = [name.strip() for name in escalate.split(",") if name.strip()] if escalate else None
     with BatchProgress(stderr) as progress:
         report = run_formalize_batch(services, book_id, chapter=chapter, section=section, top=top,
-                                     endpoints_file=endpoints_file, escalate=tiers, redo=redo,
-                                     progress=progress.update)
+                                     similarity_floor=similarity_floor, endpoints_file=endpoints_file,
+                                     escalate=tiers, redo=redo, progress=progress.update)
     if as_json:
         print_json(report_dict(report))
     else:

@@ -233,17 +233,29 @@ def export(ctx: click.Context, book_id: str, export_format: str, output: Path | 
 @click.argument("book_id", metavar="BOOK")
 @click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="Gold file (gold.json) of the book.")
-@click.option("--task", type=click.Choice(["items", "deps"]), default="items", show_default=True,
-              help="items: extracted items and references; deps: dependency recovery against gold edges.")
+@click.option("--task", type=click.Choice(["items", "deps", "context"]), default="items", show_default=True,
+              help="items: extracted items and references; deps: dependency recovery against gold edges; "
+                   "context: precision, recall and size of prompt contexts, without and with the similarity floor.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--verbose", "list_errors", is_flag=True,
-              help="List every missed and spurious item and edge (items), or add per-kind scores (deps).")
+              help="List every missed and spurious item and edge (items), or add per-kind scores (deps, context).")
 @click.pass_context
 def evaluate(ctx: click.Context, book_id: str, gold: Path, task: str, as_json: bool, list_errors: bool) -> None:
-    """Score the stored items and references of BOOK, or its dependency recovery, against a gold file.
+    """Score the stored items and references of BOOK, its dependency recovery or its prompt contexts against gold.
 
     Example: lemmagraph eval oor --gold ../shared/corpus/open-optimization-or/gold.json --task deps
     """
+    if task == "context":
+        from commands.context_evaluation import print_context_report
+        from retrieval.context_evaluation import evaluate_context
+
+        services = services_for(ctx)
+        context_evaluation = evaluate_context(services.store, services.vectors, book_id, gold)
+        if as_json:
+            print_json(context_evaluation.to_dict())
+            return
+        print_context_report(stdout, context_evaluation, verbose=list_errors)
+        return
     if task == "deps":
         from commands.dependency_evaluation import print_dependency_report
         from retrieval.evaluation import evaluate_dependencies

@@ -15,6 +15,7 @@ from kg.factory import Neo4jConnection, open_graph_store
 from kg.models import Book, BookGraph, Entity
 from kg.store import GraphStore
 from kg.workspace import Workspace
+from retrieval.closure import DEFAULT_SIMILARITY_FLOOR
 from retrieval.dependencies import DependencyRetriever
 from retrieval.embedding import SentenceEmbedder
 from retrieval.indexing import embed_book, write_vectors
@@ -101,11 +102,19 @@ class Services:
     def dependencies(self, target: Entity, top: int) -> DependencyContext:
         return self.retriever.dependencies(target, top=top)
 
-    def closure(self, target: Entity, top: int, budget_tokens: int | None) -> ClosureContext:
+    def closure(
+        self,
+        target: Entity,
+        top: int,
+        budget_tokens: int | None,
+        similarity_floor: float = DEFAULT_SIMILARITY_FLOOR,
+    ) -> ClosureContext:
         """Return the dependencies of `target` with what their statements need, cut to the budget."""
         from retrieval.closure import build_closure
 
-        return build_closure(self.retriever, target, top=top, budget_tokens=budget_tokens)
+        return build_closure(
+            self.retriever, target, top=top, budget_tokens=budget_tokens, similarity_floor=similarity_floor
+        )
 
     def llm_settings(self):
         from formalize.llm import LlmSettings
@@ -119,13 +128,15 @@ class Services:
             max_retries=settings.llm_max_retries,
         )
 
-    def formalization_context(self, target: Entity, top: int) -> ClosureContext:
+    def formalization_context(
+        self, target: Entity, top: int, similarity_floor: float = DEFAULT_SIMILARITY_FLOOR
+    ) -> ClosureContext:
         """Return the context a formalization prompt uses: the whole closure, in dependency order.
 
         The closure gets no token budget here, because the prompt builder cuts it to
         the model's context window, counting the templates and any Lean code too.
         """
-        return self.closure(target, top, budget_tokens=None)
+        return self.closure(target, top, budget_tokens=None, similarity_floor=similarity_floor)
 
     def prompt_builder(self):
         from formalize.prompt import PromptBuilder

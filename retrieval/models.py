@@ -73,13 +73,17 @@ class ClosureContext(DependencyContext):
     `dependencies` are in dependency order: every item comes after the items it
     uses, ties broken by reading order. `dropped` lists the items that the budget
     cut, least needed first. `requirements` are the edges among the kept items and
-    the target that fixed the order.
+    the target that fixed the order. `below_floor` lists the ranked dependencies
+    that only similarity proposed, with a score under `similarity_floor`, which
+    did not seed the closure and which no member needs.
     """
 
     dropped: list[Dependency] = field(default_factory=list)
     requirements: list[Requirement] = field(default_factory=list)
     budget_tokens: int | None = None
     estimated_tokens: int = 0
+    similarity_floor: float = 0.0
+    below_floor: list[Dependency] = field(default_factory=list)
 
     def in_dependency_order(self) -> list[Dependency]:
         return list(self.dependencies)

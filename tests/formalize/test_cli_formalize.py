@@ -96,11 +96,11 @@ def test_prompt_prints_exactly_what_is_sent(capsys, monkeypatch, home: Path, fak
 
 
 def test_prompt_reports_dropped_items(capsys, monkeypatch, home: Path):
-    _, full, _ = run_cli(capsys, monkeypatch, "--home", str(home), "prompt", BOOK, EXERCISE)
+    # Floor 0 seeds every similarity proposal, so the context is too large for the small window.
+    prompt_args = ("--home", str(home), "prompt", BOOK, EXERCISE, "--similarity-floor", "0")
+    _, full, _ = run_cli(capsys, monkeypatch, *prompt_args)
 
-    status, cut, err = run_cli(
-        capsys, monkeypatch, "--home", str(home), "prompt", BOOK, EXERCISE, "--context-window", "1600"
-    )
+    status, cut, err = run_cli(capsys, monkeypatch, *prompt_args, "--context-window", "1600")
 
     assert status == 0
     assert "dropped to fit the context window: sample:" in err

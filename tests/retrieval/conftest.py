@@ -1,14 +1,24 @@
-"""A small hand-built book in the real embedded store and FAISS index, embedded by the real model."""
+"""A small hand-built book in the real embedded store and FAISS index, embedded by the real model.
+
+The corpus book fixtures ingest a book of the evaluation corpus once per test
+session into its own workspace, for the tests that score retrieval against gold.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 
+from commands.services import Services
+from commands.settings import resolve_settings
 from kg.models import DEFINES, MENTIONS, Book, BookGraph, Entity, Reference, Term, TermLink
 from kg.workspace import Workspace
 from retrieval.dependencies import DependencyRetriever
 from retrieval.indexing import index_book
 from retrieval.vector_index import FaissVectorIndex
+from tests.conftest import corpus_book
 
 BOOK = "chain"
 
@@ -83,3 +93,37 @@ def chain_workspace(tmp_path, chain_graph, embedder):
 def chain_retriever(chain_workspace) -> DependencyRetriever:
     store, vectors = chain_workspace
     return DependencyRetriever(store, vectors)
+
+
+@dataclass(frozen=True)
+class IngestedBook:
+    """A corpus book ingested into the workspace `home`, with its gold file."""
+
+    book_id: str
+    home: Path
+    gold: Path
+
+    def services(self) -> Services:
+        """Open the book's workspace; the caller closes the returned services."""
+        return Services(resolve_settings({"home": self.home}, environ={}))
+
+
+def _ingest_corpus_book(tmp_path_factory, folder_name: str, book_id: str) -> IngestedBook:
+    folder = corpus_book(folder_name)
+    book = IngestedBook(book_id, tmp_path_factory.mktemp(book_id), folder / "gold.json")
+    services = book.services()
+    try:
+        services.ingest(folder / "book.pdf", book_id)
+    finally:
+        services.close()
+    return book
+
+
+@pytest.fixture(scope="session")
+def blueprint_book(tmp_path_factory) -> IngestedBook:
+    return _ingest_corpus_book(tmp_path_factory, "pfr-blueprint", "pfr")
+
+
+@pytest.fixture(scope="session")
+def optimization_book(tmp_path_factory) -> IngestedBook:
+    return _ingest_corpus_book(tmp_path_factory, "open-optimization-or", "oor")

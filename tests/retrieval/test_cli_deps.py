@@ -1,4 +1,4 @@
-"""`lemmagraph deps`, `search` and `eval --task deps` through the real entry point on the chain book."""
+"""`lemmagraph deps`, `search`, `prompt` and `eval` through the real entry point on the chain book."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 import cli
 from kg.ladybug_store import LadybugStore
 from kg.workspace import Workspace
+from retrieval.closure import DEFAULT_SIMILARITY_FLOOR
 from retrieval.indexing import index_book
 from retrieval.vector_index import FaissVectorIndex
 from tests.retrieval.conftest import chain_book
@@ -109,3 +110,74 @@ def test_eval_task_deps_json(capsys, monkeypatch, home, tmp_path):
     report = json.loads(out)
     assert report["variants"]["fused"]["ref"]["recall"]["@5"] == 1.0
     assert report["variants"]["fused"]["ref"]["mrr"] == 1.0
+
+
+def test_deps_closure_lists_below_floor(capsys, monkeypatch, home):
+    status, out, _ = run(capsys, monkeypatch, home, "deps", "chain", "Exercise 1.6", "--closure", "--json")
+
+    assert status == 0
+    data = json.loads(out)
+    assert data["similarity_floor"] == DEFAULT_SIMILARITY_FLOOR
+    assert [item["id"] for item in data["below_floor"]] == ["chain:example:1.4"]
+    assert "chain:example:1.4" not in [item["id"] for item in data["dependencies"]]
+
+
+def test_deps_closure_floor_zero_keeps_all(capsys, monkeypatch, home):
+    status, out, _ = run(capsys, monkeypatch, home, "deps", "chain", "Exercise 1.6", "--closure",
+                         "--similarity-floor", "0", "--json")
+
+    assert status == 0
+    data = json.loads(out)
+    assert data["below_floor"] == []
+    assert "chain:example:1.4" in [item["id"] for item in data["dependencies"]]
+
+
+def test_deps_floor_needs_closure(capsys, monkeypatch, home):
+    status, _, err = run(capsys, monkeypatch, home, "deps", "chain", "Exercise 1.6", "--similarity-floor", "0.2")
+
+    assert status == 2
+    assert "--closure" in err
+
+
+def test_prompt_similarity_floor(capsys, monkeypatch, home):
+    _, floored, _ = run(capsys, monkeypatch, home, "prompt", "chain", "Exercise 1.6")
+    _, unfloored, err = run(capsys, monkeypatch, home, "prompt", "chain", "Exercise 1.6", "--similarity-floor", "0")
+
+    assert "bakery" not in floored
+    assert "bakery" in unfloored
+    assert "5 context items" in err
+
+
+@pytest.fixture
+def exercise_gold(tmp_path):
+    """Gold for the chain book with one edge: Exercise 1.6 cites Lemma 1.3."""
+    gold = tmp_path / "gold.json"
+    gold.write_text(json.dumps({
+        "items": [{"id": "l", "kind": "lemma", "number": "1.3"}, {"id": "e", "kind": "exercise", "number": "1.6"}],
+        "edges": [{"src": "e", "dst": "l", "via": "ref"}],
+    }), encoding="utf-8")
+    return gold
+
+
+def test_eval_task_context_json(capsys, monkeypatch, home, exercise_gold):
+    status, out, _ = run(capsys, monkeypatch, home, "eval", "chain", "--gold", str(exercise_gold), "--task", "context",
+                         "--json")
+
+    assert status == 0
+    report = json.loads(out)
+    assert report["top"] == 10
+    unfloored, floored = report["runs"]
+    assert unfloored["similarity_floor"] == 0.0
+    assert floored["similarity_floor"] == DEFAULT_SIMILARITY_FLOOR
+    assert floored["groups"]["all"]["recall"] == 1.0
+    assert floored["groups"]["all"]["mean_items"] < unfloored["groups"]["all"]["mean_items"]
+
+
+def test_eval_task_context_text(capsys, monkeypatch, home, exercise_gold):
+    status, out, _ = run(capsys, monkeypatch, home, "eval", "chain", "--gold", str(exercise_gold), "--task", "context",
+                         "--verbose")
+
+    assert status == 0
+    assert "all gold sources" in out
+    assert "gold sources of kind exercise" in out
+    assert "1 gold sources with edges" in out

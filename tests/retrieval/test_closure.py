@@ -1,9 +1,9 @@
-"""Context closure on the chain book: what statements need, dependency order and the token budget."""
+"""Context closure on the chain book: statement needs, order, token budget and similarity floor."""
 
 import pytest
 
-from retrieval.closure import build_closure, estimate_tokens
-from retrieval.models import ClosureContext
+from retrieval.closure import DEFAULT_SIMILARITY_FLOOR, build_closure, estimate_tokens
+from retrieval.models import SIMILARITY, ClosureContext
 
 
 def _numbers(dependencies):
@@ -98,3 +98,62 @@ def test_token_estimate_is_chars_over_four(chain_graph):
     characters = len(entity.label) + len(entity.title) + len(entity.text)
 
     assert estimate_tokens(entity) == -(-characters // 4)
+
+
+def _ids(dependencies):
+    return {dependency.entity.id for dependency in dependencies}
+
+
+def test_floor_leaves_out_weak_similarity(chain_retriever, chain_graph):
+    # Example 1.4, the bakery, is proposed for Exercise 1.6 by similarity alone, with a low score.
+    unfloored = build_closure(chain_retriever, _exercise(chain_graph), top=10, similarity_floor=0.0)
+    floored = build_closure(chain_retriever, _exercise(chain_graph), top=10)
+
+    assert "chain:example:1.4" in _ids(unfloored.dependencies)
+    assert unfloored.below_floor == []
+    assert "chain:example:1.4" not in _ids(floored.dependencies)
+    assert _ids(floored.below_floor) == {"chain:example:1.4"}
+    assert floored.similarity_floor == DEFAULT_SIMILARITY_FLOOR
+
+
+def test_floor_keeps_citations_and_terms(chain_retriever, chain_graph):
+    closure = build_closure(chain_retriever, _exercise(chain_graph), top=10, similarity_floor=1.0)
+
+    # Lemma 1.3 is cited, Definitions 1.1 and 1.2 are reached through it, and
+    # Definition 1.5 defines a term the exercise uses: every one seeds at any floor.
+    assert _ids(closure.dependencies) == {
+        "chain:lemma:1.3", "chain:definition:1.2", "chain:definition:1.1", "chain:definition:1.5",
+    }
+    for dependency in closure.dependencies:
+        assert set(dependency.signals) != {SIMILARITY}, dependency.entity.id
+
+
+def test_floor_exempts_definitions(chain_retriever, chain_graph):
+    # Only similarity proposes anything for Definition 1.5, the last definition before the exercise.
+    target = chain_graph.entities[4]
+    ranked = chain_retriever.dependencies(target, 10).dependencies
+    assert all(set(dependency.signals) == {SIMILARITY} for dependency in ranked)
+
+    closure = build_closure(chain_retriever, target, top=10, similarity_floor=1.0)
+
+    assert _ids(closure.dependencies) == {"chain:definition:1.1", "chain:definition:1.2"}
+    assert _ids(closure.below_floor) == {"chain:lemma:1.3", "chain:example:1.4"}
+
+
+def test_floor_boundary_is_inclusive(chain_retriever, chain_graph):
+    target = chain_graph.entities[4]
+    ranked = {dependency.entity.id: dependency for dependency in chain_retriever.dependencies(target, 10).dependencies}
+    lemma_score = ranked["chain:lemma:1.3"].score
+
+    at_score = build_closure(chain_retriever, target, top=10, similarity_floor=lemma_score)
+    above_score = build_closure(chain_retriever, target, top=10, similarity_floor=min(lemma_score + 0.01, 1.0))
+
+    assert "chain:lemma:1.3" in _ids(at_score.dependencies)
+    assert "chain:lemma:1.3" in _ids(above_score.below_floor)
+    assert "chain:lemma:1.3" not in _ids(above_score.dependencies)
+
+
+@pytest.mark.parametrize("floor", [-0.1, 1.5])
+def test_floor_out_of_range_rejected(chain_retriever, chain_graph, floor):
+    with pytest.raises(ValueError, match="similarity_floor"):
+        build_closure(chain_retriever, _exercise(chain_graph), similarity_floor=floor)

@@ -8,33 +8,28 @@ from __future__ import annotations
 
 import pytest
 
-from commands.services import Services
-from commands.settings import resolve_settings
 from retrieval.evaluation import DependencyEvaluation, evaluate_dependencies
-from tests.conftest import corpus_book
+from tests.retrieval.conftest import IngestedBook
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 
-def _evaluate(tmp_path_factory, folder_name: str, book_id: str) -> DependencyEvaluation:
-    folder = corpus_book(folder_name)
-    home = tmp_path_factory.mktemp(book_id)
-    services = Services(resolve_settings({"home": home}, environ={}))
+def _evaluate(book: IngestedBook) -> DependencyEvaluation:
+    services = book.services()
     try:
-        services.ingest(folder / "book.pdf", book_id)
-        return evaluate_dependencies(services.store, services.vectors, book_id, folder / "gold.json")
+        return evaluate_dependencies(services.store, services.vectors, book.book_id, book.gold)
     finally:
         services.close()
 
 
 @pytest.fixture(scope="module")
-def blueprint(tmp_path_factory) -> DependencyEvaluation:
-    return _evaluate(tmp_path_factory, "pfr-blueprint", "pfr")
+def blueprint(blueprint_book) -> DependencyEvaluation:
+    return _evaluate(blueprint_book)
 
 
 @pytest.fixture(scope="module")
-def optimization(tmp_path_factory) -> DependencyEvaluation:
-    return _evaluate(tmp_path_factory, "open-optimization-or", "oor")
+def optimization(optimization_book) -> DependencyEvaluation:
+    return _evaluate(optimization_book)
 
 
 def test_blueprint_ref_recall(blueprint):
