@@ -8,8 +8,9 @@ response cache and no Lean toolchain, on a 60-target synthetic chapter (12 defin
 28 lemmas that cite definitions and earlier lemmas, 20 exercises that cite lemmas).
 
 Scheduling: the makespan is compared with the lower bound of `makespan_lower_bound`
-(the larger of the critical path at the fastest endpoint and the least time the
-endpoints' concurrency and request rates allow). The bound is given twice: from
+(the largest of the critical path at the fastest endpoint, the least time in which
+the endpoints' concurrency and request rates admit every job as a whole job, and
+the two combined over the job DAG's layers). The bound is given twice: from
 the nominal seconds per job (two requests of pure latency) and from the mean
 seconds per job that each endpoint showed in the run, which adds the client,
 store and file work of a job. Retries after HTTP 500 count in the makespan but

@@ -278,8 +278,10 @@ def test_failing_endpoint_opens_breaker(store, tmp_path, chapter, servers):
     assert report.count(ACCEPTED_STATUS) == 7
     assert {result.endpoint for result in report.results} == {"healthy"}
     assert usage["broken"].breaker == "open"
-    assert usage["broken"].faults == 2, "the breaker stops traffic after the threshold"
-    assert len(broken.requests) == 2
+    # Two faults open the breaker; a job already running there when it opened may fault
+    # too (concurrency 2), and nothing is sent after that.
+    assert 2 <= usage["broken"].faults <= 3, "the breaker stops traffic after the threshold"
+    assert len(broken.requests) == usage["broken"].faults
 
 
 def test_review_fault_retries_review_alone(store, tmp_path, chapter, servers):
