@@ -4,8 +4,9 @@ An item head is recognised by typography, not by a book's wording: a line that
 starts with a kind word and a number set apart from the body ("Lemma 1.2",
 "Exercise 3.4", "Example 2.5: The Diet Problem"). The head is bold, in small
 capitals, or italic before an upright body. The body runs until the next head,
-a proof block, a section heading, a proof end mark, a line that leaves the box
-or indentation the head started in, or a paragraph that layout.py reads as text
+a proof block, a section heading (from the outline, or a bold line that
+layout.py reads as a heading), a proof end mark, a line that leaves the box or
+indentation the head started in, or a paragraph that layout.py reads as text
 after the environment.
 """
 
@@ -14,9 +15,21 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ingest.layout import LayoutMetrics, PageRows, ends_environment, is_text_line, measure_layout, page_left_edge
+from ingest.headings import find_printed_heading
+from ingest.layout import (
+    LayoutMetrics,
+    PageRows,
+    ends_environment,
+    is_display_heading,
+    is_flush_right_mark,
+    is_text_line,
+    measure_layout,
+    page_left_edge,
+    page_right_edge,
+)
 from ingest.pdf_reader import Line, Page, Span
 
 logger = logging.getLogger(__name__)
@@ -274,6 +287,18 @@ def _ends_with_mark(line: Line) -> bool:
     return tail.endswith(_END_MARKS)
 
 
+def _prints_heading(line: Line) -> bool:
+    """Return whether `line` may print an outline heading: bold text, and no item head such as "Theorem 2.1 Duality".
+
+    Italic text is allowed beside the bold, because headings set variables such as
+    the "ij" of "The ijth Entry of a Product" in an italic text font.
+    """
+    text_spans = [span for span in line.spans if span.text.strip() and not span.is_math]
+    if not any(span.is_bold for span in text_spans) or not all(span.is_bold or span.is_italic for span in text_spans):
+        return False
+    return parse_head(line) is None
+
+
 def _emphasis_counts(line: Line, skip: int) -> tuple[int, int]:
     """Count italic and upright text-font characters of `line` after its first `skip` characters."""
     italic = upright = 0
@@ -291,14 +316,14 @@ def _emphasis_counts(line: Line, skip: int) -> tuple[int, int]:
     return italic, upright
 
 
-def _text_margins(pages: list[Page]) -> dict[int, float]:
-    """Return the most common left text margin of even (key 0) and odd (key 1) pages.
+def _text_margins(pages: list[Page], edge: Callable[[Page], float] = page_left_edge) -> dict[int, float]:
+    """Return the most common text margin, by default the left one, of even (key 0) and odd (key 1) pages.
 
     Two-sided books alternate their margins, so each parity gets its own.
     """
     edges: dict[int, Counter[float]] = {0: Counter(), 1: Counter()}
     for page in pages:
-        edges[page.number % 2][page_left_edge(page)] += 1
+        edges[page.number % 2][edge(page)] += 1
     fallback = (edges[0] + edges[1]).most_common(1)
     default = fallback[0][0] if fallback else 0.0
     return {parity: (counts.most_common(1)[0][0] if counts else default) for parity, counts in edges.items()}
@@ -321,6 +346,17 @@ class _OpenItem:
         return self.mode == "statement" and total > 0 and self.italic_chars >= _ITALIC_BODY_SHARE * total
 
 
+@dataclass
+class _PageState:
+    """Page context for reading its lines: the rows read so far, the text margins and the outline heading lines."""
+
+    rows: PageRows
+    left_edge: float
+    right_edge: float
+    # Index in `page.lines` -> outline title, for every line that prints an outline heading.
+    outline_lines: dict[int, str]
+
+
 class ItemExtractor:
     """Split page lines into items, proofs and the text in between."""
 
@@ -337,34 +373,65 @@ class ItemExtractor:
         self.headings = []
         open_item: _OpenItem | None = None
         section: str | None = None
-        toc_by_page = self._toc_by_page()
-        margins = _text_margins(self.pages)
+        outline_lines, unprinted_titles = self._locate_outline_headings()
+        left_margins = _text_margins(self.pages)
+        right_margins = _text_margins(self.pages, page_right_edge)
 
         for page in self.pages:
-            page_sections = list(toc_by_page.get(page.number, ()))
-            if page_sections and not any(self._heading_line_for(page, title) for title in page_sections):
+            if unprinted_titles.get(page.number):
                 # The outline entry points at this page but its heading line was not found.
-                section = page_sections[-1]
-            left_edge = margins[page.number % 2]
-            rows = PageRows(self.metrics.body_size)
-            for line in page.lines:
-                open_item, section = self._read_line(line, rows, items, open_item, section, page_sections, left_edge)
-                rows.add(line)
+                section = unprinted_titles[page.number][-1]
+            state = _PageState(
+                PageRows(self.metrics.body_size, page.lines),
+                left_margins[page.number % 2],
+                right_margins[page.number % 2],
+                outline_lines.get(page.number, {}),
+            )
+            for index, line in enumerate(page.lines):
+                open_item, section = self._read_line(line, state.outline_lines.get(index), state, items, open_item, section)
+                state.rows.add(line)
         logger.debug("found %d item heads", len(items))
         return _drop_paragraph_labels(_drop_numbering_outliers(items))
+
+    def _locate_outline_headings(self) -> tuple[dict[int, dict[int, str]], dict[int, list[str]]]:
+        """Find the lines that print each outline heading, on the page the entry points at or the next one.
+
+        Returns the heading lines by page, as line index -> outline title, and by
+        destination page the titles whose heading was not found on either page.
+        """
+        pages = {page.number: page for page in self.pages}
+        printed: dict[int, dict[int, str]] = {}
+        unprinted: dict[int, list[str]] = {}
+        for _level, title, destination in self.toc:
+            if not title:
+                continue
+            # Outline destinations sometimes point at the page before the heading.
+            for number in (destination, destination + 1):
+                page = pages.get(number)
+                heading = find_printed_heading(title, page.lines, _prints_heading) if page else None
+                if heading is not None:
+                    for index in heading.line_indexes:
+                        # A line that prints two outline titles belongs to the first.
+                        printed.setdefault(number, {}).setdefault(index, title)
+                    break
+            else:
+                unprinted.setdefault(destination, []).append(title)
+        return printed, unprinted
 
     def _read_line(
         self,
         line: Line,
-        rows: PageRows,
+        outline_title: str | None,
+        state: _PageState,
         items: list[RawItem],
         open_item: _OpenItem | None,
         section: str | None,
-        page_sections: list[str],
-        left_edge: float,
     ) -> tuple[_OpenItem | None, str | None]:
-        """Assign one line to a new item, a proof, the open item, or to no item."""
-        heading = self._section_heading(line, page_sections)
+        """Assign one line to a new item, a proof, the open item, or to no item.
+
+        `outline_title` is the outline heading that the line prints, if any.
+        """
+        heading = outline_title or self._font_heading(line)
         if heading is not None:
             if not self.toc:
                 size = max(span.size for span in line.spans if span.text.strip())
@@ -380,7 +447,7 @@ class ItemExtractor:
                 if span.text.strip() and any(character.isalpha() for character in span.text):
                     word_span = span
                     break
-            style = (word_span.font, round(word_span.size), round(line.bbox[0] - left_edge)) if word_span else ("", 0, 0)
+            style = (word_span.font, round(word_span.size), round(line.bbox[0] - state.left_edge)) if word_span else ("", 0, 0)
             item = RawItem(head.kind, head.number, head.title, line.page, head.length, [line], section=section, head_style=style)
             items.append(item)
             open_item = _OpenItem(item, "statement", line.bbox[0])
@@ -409,7 +476,7 @@ class ItemExtractor:
         # NOTE: an item without a proof, box, end mark, paragraph indent or extra space
         # after it runs until the next head or section heading, so narrative text after
         # it can be read as its statement.
-        if self._leaves_environment(line, rows, open_item):
+        if self._leaves_environment(line, state, open_item):
             open_item.mode = None
             return open_item, section
         if open_item.mode == "statement":
@@ -421,14 +488,17 @@ class ItemExtractor:
         else:
             open_item.item.proof.append(line)
         open_item.body_lines += 1
-        if _ends_with_mark(line):
+        if _ends_with_mark(line) or is_flush_right_mark(line, state.rows.previous, state.right_edge, self.body_size):
             open_item.mode = None
         return open_item, section
 
-    def _leaves_environment(self, line: Line, rows: PageRows, open_item: _OpenItem) -> bool:
+    def _leaves_environment(self, line: Line, state: _PageState, open_item: _OpenItem) -> bool:
         if open_item.mode == "statement" and self._left_item_box(line, open_item.left):
             return True
-        return ends_environment(line, rows, open_item.left, open_item.italic_body, self.metrics)
+        # Headings the outline lists were handled before, so this finds the others.
+        if is_display_heading(line, state.rows, state.left_edge, self.metrics):
+            return True
+        return ends_environment(line, state.rows, open_item.left, open_item.italic_body, self.metrics)
 
     @staticmethod
     def _widen_algorithm_box(line: Line, open_item: _OpenItem) -> None:
@@ -443,30 +513,15 @@ class ItemExtractor:
         if line.bbox[0] > open_item.left + _INDENT_TOLERANCE:
             open_item.left = line.bbox[0]
 
-    def _toc_by_page(self) -> dict[int, list[str]]:
-        by_page: dict[int, list[str]] = {}
-        for _level, title, page in self.toc:
-            if title:
-                by_page.setdefault(page, []).append(title)
-        return by_page
-
-    def _heading_line_for(self, page: Page, title: str) -> bool:
-        key = normalize_heading(title)
-        return any(normalize_heading(line.text).endswith(key) for line in page.lines)
-
-    def _section_heading(self, line: Line, page_sections: list[str]) -> str | None:
-        """Return the section title if `line` is a section heading, else None."""
+    def _font_heading(self, line: Line) -> str | None:
+        """Return the text of `line` if it is a bold, larger heading in a book without an outline, else None."""
+        if self.toc:
+            return None
         spans = [span for span in line.spans if span.text.strip()]
         if not spans or not all(span.is_bold for span in spans):
             return None
-        text = line.text.strip()
-        normalized = normalize_heading(text)
-        for title in page_sections:
-            key = normalize_heading(title)
-            if key and normalized.endswith(key) and len(normalized) <= len(key) + 12:
-                return title
-        if max(span.size for span in spans) >= self.body_size * _HEADING_SIZE_RATIO and not self.toc:
-            return text
+        if max(span.size for span in spans) >= self.body_size * _HEADING_SIZE_RATIO:
+            return line.text.strip()
         return None
 
     @staticmethod
@@ -538,8 +593,3 @@ def _drop_paragraph_labels(items: list[RawItem]) -> list[RawItem]:
             continue
         kept.append(item)
     return kept
-
-
-def normalize_heading(text: str) -> str:
-    text = re.sub(r"^[\d.A-Z]*\d[\d.]*\s*", "", text.strip())
-    return re.sub(r"\W+", " ", text.lower()).strip()

@@ -11,6 +11,7 @@ normal pitch, because `\\parskip` is zero in most books.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -34,6 +35,12 @@ _ENVIRONMENT_GAP_SIZES = 0.4
 # After a display formula, which adds space of its own, only a gap of this many
 # line pitches counts as space between environments.
 _DISPLAY_GAP_PITCHES = 2.5
+# A lone end-of-proof symbol ends this many font sizes or less from the right text margin.
+_FLUSH_RIGHT_SIZES = 0.5
+# Lines within this many font sizes of each other's baseline share a printed row.
+_SAME_ROW_SIZES = 0.3
+# A heading that starts this many points or less from the text margin is set at the margin.
+_MARGIN_TOLERANCE = 3.0
 # A list label at the start of a line ("(a)", "1.", "(iii)", "2:", "•"): such lines
 # are indented items of a list inside the statement, not new paragraphs after it.
 _LIST_LABEL = re.compile(r"^\s*(?:\(?[0-9]{1,3}[.):]|\(?[a-z]{1,4}\)|\([ivxlc]{1,6}\)|[\u2022\u2023\u25e6\u2013\u2014*-])")
@@ -103,6 +110,20 @@ def page_left_edge(page: Page) -> float:
     return float(min(frequent)) if frequent else float(edges.most_common(1)[0][0])
 
 
+def page_right_edge(page: Page) -> float:
+    """Return the right text margin of the page: the rightmost edge that many text lines share.
+
+    Justified lines end at the margin, so the rightmost frequent edge is the
+    margin even on a page with many short lines.
+    """
+    edges = Counter(round(line.bbox[2]) for line in page.lines if is_text_line(line))
+    if not edges:
+        return page.width
+    total = sum(edges.values())
+    frequent = [edge for edge, count in edges.items() if count >= max(2, _MARGIN_LINE_SHARE * total)]
+    return float(max(frequent)) if frequent else float(edges.most_common(1)[0][0])
+
+
 def baseline(line: Line, body_size: float) -> float:
     """Return the bottom of the line's body-size text, ignoring sub- and superscripts."""
     bottoms = [span.bbox[3] for span in line.spans if span.size >= _SCRIPT_SIZE_RATIO * body_size and span.text.strip()]
@@ -159,17 +180,27 @@ class PageRows:
     PyMuPDF splits a printed line at sub- and superscripts into several lines, so
     the row above a line is found by baseline, not by taking the previous line.
     A row counts as prose when most of its characters, over all its pieces, are
-    in text fonts.
+    in text fonts. The rows below a line are found among all `page_lines`.
     """
 
-    def __init__(self, body_size: float) -> None:
+    def __init__(self, body_size: float, page_lines: list[Line] | None = None) -> None:
         self.body_size = body_size
+        self.page_lines = page_lines or []
         # Baseline, text-font characters and all characters of each line read so far.
         self._rows: list[tuple[float, int, int]] = []
+        self.previous: Line | None = None  # the line read last
 
     def add(self, line: Line) -> None:
         text_chars, all_chars = _character_counts(line)
         self._rows.append((baseline(line, self.body_size), text_chars, all_chars))
+        self.previous = line
+
+    def row_below(self, line: Line) -> float | None:
+        """Return the baseline of the nearest row of the page below `line`, in any reading order."""
+        own = baseline(line, self.body_size)
+        below = [baseline(other, self.body_size) for other in self.page_lines]
+        below = [position for position in below if position > own + 0.5 * self.body_size]
+        return min(below) if below else None
 
     def row_above(self, line: Line) -> tuple[float, bool] | None:
         """Return the baseline of the nearest row above `line` and whether that row is prose."""
@@ -212,3 +243,49 @@ def ends_environment(line: Line, rows: PageRows, left: float, italic_body: bool,
     if is_prose:
         return gap >= metrics.line_pitch + _ENVIRONMENT_GAP_SIZES * metrics.body_size
     return gap >= _DISPLAY_GAP_PITCHES * metrics.line_pitch
+
+
+def _has_heading_typeface(line: Line) -> bool:
+    """Return whether all the text-font characters of `line` are bold. Math letters may be in any font."""
+    text_spans = [span for span in line.spans if span.text.strip() and not span.is_math]
+    return bool(text_spans) and all(span.is_bold for span in text_spans)
+
+
+def is_display_heading(line: Line, rows: PageRows, left: float, metrics: LayoutMetrics) -> bool:
+    """Return whether `line` is a heading on a row of its own, whether or not the outline lists it.
+
+    Sectioning commands, starred or not, and bold pseudo-headings such as
+    "Selected Solutions" print bold text at the left margin `left`, with extra
+    space above and below it. Run-in labels ("Model:", "Proof.") end with a
+    colon or period, and headings inside a framed item are indented from the
+    margin, so neither counts.
+    """
+    if not _has_heading_typeface(line) or abs(line.bbox[0] - left) > _MARGIN_TOLERANCE:
+        return False
+    if line.text.rstrip().endswith((":", ".")):
+        return False
+    own = baseline(line, metrics.body_size)
+    min_gap = metrics.line_pitch + _ENVIRONMENT_GAP_SIZES * metrics.body_size
+    # The top and the bottom of the page count as space.
+    above = rows.row_above(line)
+    if above is not None and own - above[0] < min_gap:
+        return False
+    below = rows.row_below(line)
+    return below is None or below - own >= min_gap
+
+
+def is_flush_right_mark(line: Line, previous: Line | None, right: float, body_size: float) -> bool:
+    """Return whether `line` is one symbol set flush right on the row of `previous`, as a proof's end mark.
+
+    amsthm's \\qed and its variants push the mark to the right margin `right` on
+    the last row of a proof, and PyMuPDF returns it as a line of its own when the
+    gap before it is wide. Only "other symbol" characters (Unicode category So,
+    such as U+25A1 or U+2660) count, so an operator left alone on a row of a
+    display formula does not.
+    """
+    text = line.text.strip()
+    if len(text) != 1 or unicodedata.category(text) != "So" or previous is None:
+        return False
+    if abs(line.bbox[2] - right) > _FLUSH_RIGHT_SIZES * body_size:
+        return False
+    return abs(baseline(line, body_size) - baseline(previous, body_size)) <= _SAME_ROW_SIZES * body_size

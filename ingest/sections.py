@@ -3,7 +3,8 @@
 An outline entry "2.3 Duality" at outline level 2 becomes the section numbered
 "2.3" with the title "Duality". An outline title without a number takes the
 number printed before the same title on the page the entry points at or the
-next one, on the same line or as a "Chapter 2" line above it.
+next one, on the same line or as a "Chapter 2" line above it (see
+`ingest.headings` for the printed forms that are recognized).
 
 Without an outline, the sections are the bold, larger heading lines that
 `ItemExtractor` found. A numbered heading's level is the depth of its number
@@ -13,27 +14,13 @@ among the heading sizes.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from kg.models import Section, section_id, unique_id
 
-from ingest.items import HeadingLine, normalize_heading
+from ingest.headings import find_printed_heading, split_section_number
+from ingest.items import HeadingLine
 from ingest.pdf_reader import Line, Page
-
-# "2.3 Duality", "2.3. Duality", "B.1 Proofs", "Chapter 4: Networks", "Appendix A Tables", "§1.7 Notes".
-_NUMBERED_TITLE = re.compile(
-    r"^(?:(?:Chapter|CHAPTER|Section|SECTION|Part|PART)\s+(?=\d)|(?:Appendix|APPENDIX)\s+(?=[A-Z\d])|§\s*)?"
-    r"(?P<number>\d+(?:\.\d+)*|[A-Z](?:\.\d+)+|(?<=Appendix )[A-Z]|(?<=APPENDIX )[A-Z])"
-    r"\.?(?::\s*|\s+|$)(?P<title>.*)$"
-)
-
-# A chapter label printed on its own line above the chapter title, as LaTeX book classes do.
-_CHAPTER_LABEL = re.compile(r"^(?:Chapter|CHAPTER|Appendix|APPENDIX)\s+(?P<number>\d+|[A-Z])$")
-
-# Characters of a heading's first printed line that must match the outline title
-# when the heading wraps onto a second line.
-_MIN_WRAPPED_HEADING = 20
 
 
 @dataclass(frozen=True)
@@ -45,15 +32,6 @@ class _Heading:
     title: str
     level: int
     page: int  # the outline destination, which can be the page before the printed heading
-
-
-def split_section_number(heading: str) -> tuple[str | None, str]:
-    """Split a printed heading into its number and title: "2.3 Duality" -> ("2.3", "Duality")."""
-    text = heading.strip()
-    match = _NUMBERED_TITLE.match(text)
-    if match is None:
-        return None, text
-    return match.group("number"), match.group("title").strip() or text
 
 
 def sections_from_outline(book_id: str, toc: list[tuple[int, str, int]], pages: list[Page]) -> list[Section]:
@@ -91,25 +69,9 @@ def sections_from_headings(book_id: str, heading_lines: list[HeadingLine], pages
 
 
 def _number_printed_before(title: str, lines: list[Line]) -> str | None:
-    """Return the number printed before `title` on the page: "2.3 Duality", or "Chapter 2" above the title."""
-    key = normalize_heading(title)
-    if not key:
-        return None
-    for index, line in enumerate(lines):
-        number, rest = split_section_number(line.text)
-        if number is not None and _same_heading(normalize_heading(rest), key):
-            return number
-        label = _CHAPTER_LABEL.match(line.text.strip())
-        if label and index + 1 < len(lines) and normalize_heading(lines[index + 1].text) == key:
-            return label.group("number")
-    return None
-
-
-def _same_heading(printed: str, key: str) -> bool:
-    """Return whether a printed heading line shows the outline title `key`, maybe wrapped after its first line."""
-    if not printed:
-        return False
-    return printed == key or (len(printed) >= _MIN_WRAPPED_HEADING and key.startswith(printed + " "))
+    """Return the number printed with `title` in `lines`: "2.3 Duality", or "Chapter 2" above the title."""
+    heading = find_printed_heading(title, lines)
+    return heading.number if heading else None
 
 
 def _build_tree(book_id: str, headings: list[_Heading]) -> list[Section]:

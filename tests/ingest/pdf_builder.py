@@ -34,8 +34,11 @@ PARAGRAPH_INDENT = 15.0
 INDENT: Run = ("", "skip", PARAGRAPH_INDENT)
 
 
-def write_pdf(path: Path, pages: list[PageSpec], left: float = LEFT_MARGIN) -> Path:
-    """Write `pages` to `path`, one printed line per entry, runs side by side."""
+def write_pdf(path: Path, pages: list[PageSpec], left: float = LEFT_MARGIN, toc: list[list] | None = None) -> Path:
+    """Write `pages` to `path`, one printed line per entry, runs side by side.
+
+    `toc` is the PDF outline as `pymupdf.Document.set_toc` takes it: [level, title, page] rows.
+    """
     doc = pymupdf.open()
     for spec in pages:
         page = doc.new_page(width=595, height=842)
@@ -51,15 +54,23 @@ def write_pdf(path: Path, pages: list[PageSpec], left: float = LEFT_MARGIN) -> P
                 if style == "symbol":
                     # Proof end marks and dashes (U+25A1, U+2013) are outside the base-14 encodings.
                     page.insert_text((x, y), text, fontname="dejavu", fontfile=str(DEJAVU_SERIF), fontsize=size)
-                    x += pymupdf.Font(fontfile=str(DEJAVU_SERIF)).text_length(text, fontsize=size)
-                    continue
-                page.insert_text((x, y), text, fontname=FONTS[style], fontsize=size)
-                x += pymupdf.get_text_length(text, fontname=FONTS[style], fontsize=size)
+                else:
+                    page.insert_text((x, y), text, fontname=FONTS[style], fontsize=size)
+                x += text_width(text, style, size)
             y += LINE_PITCH
     _rename_fonts(doc)
+    if toc:
+        doc.set_toc(toc)
     doc.save(path)
     doc.close()
     return path
+
+
+def text_width(text: str, style: str, size: float = FONT_SIZE) -> float:
+    """Return how far `text` in `style` moves the pen, in points."""
+    if style == "symbol":
+        return pymupdf.Font(fontfile=str(DEJAVU_SERIF)).text_length(text, fontsize=size)
+    return pymupdf.get_text_length(text, fontname=FONTS[style], fontsize=size)
 
 
 def _rename_fonts(doc: pymupdf.Document) -> None:

@@ -72,6 +72,29 @@ def test_optimization_book_scores(optimization_book) -> None:
     assert report.references.precision >= 0.98
 
 
+def test_optimization_book_items_end_at_headings(optimization_book) -> None:
+    graph, _ = optimization_book
+    # A bold body-size heading that the outline does not list follows the last exercise.
+    assert not _item(graph, "exercise", "12.9").text.endswith("Selected Solutions")
+    assert "Core problems" not in _item(graph, "exercise", "1.4").text
+
+
+def test_optimization_book_prose_after_end_mark(optimization_book) -> None:
+    graph, _ = optimization_book
+    # The proof ends at its flush-right end mark; the "(Chapter 7)" after it is prose.
+    theorem = _item(graph, "theorem", "6.1")
+    assert theorem.proof.endswith("\u2660")
+    assert not [ref for ref in graph.section_references if ref.source_id == theorem.id]
+
+
+def test_optimization_book_appendix_numbers(optimization_book) -> None:
+    graph, _ = optimization_book
+    numbers = {section.title: section.number for section in graph.sections}
+    assert numbers["Linear Equations"] == "A"
+    assert numbers["Systems of Equations, Geometry"] == "B.1"
+    assert numbers["The ijth Entry of a Product"] == "C.1.4"
+
+
 def test_optimization_book_kind_scores(optimization_book) -> None:
     _, report = optimization_book
     # Bold "Remark." paragraph labels at the margin are not items; the boxed remarks are.
@@ -114,6 +137,18 @@ def test_blueprint_scores(blueprint_book) -> None:
     # The remaining extra edges come from two proofs printed after a remark paragraph,
     # which the gold file does not count as the proof of the lemma above them.
     assert report.references.precision >= 0.97
+
+
+def test_blueprint_chapter_numbers(blueprint_book) -> None:
+    graph, _ = blueprint_book
+    chapters = [section.number for section in graph.sections if section.level == 1]
+    assert chapters == [str(number) for number in range(1, 14)]
+
+
+def test_blueprint_proof_ends_before_next_chapter(blueprint_book) -> None:
+    graph, _ = blueprint_book
+    assert "Chapter 10" not in _item(graph, "theorem", "9.3").proof
+    assert "Chapter 13" not in _item(graph, "theorem", "12.49").proof
 
 
 def test_blueprint_narrative_not_in_definition(blueprint_book) -> None:

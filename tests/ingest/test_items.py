@@ -5,6 +5,7 @@ from pathlib import Path
 import pymupdf
 
 from ingest.pipeline import ingest_pdf
+from tests.ingest.pdf_builder import INDENT, text_width
 
 BODY = "The statement of the item continues here with enough words."
 
@@ -229,3 +230,93 @@ def test_recipe_box_is_algorithm(ingest_pages) -> None:
 
     [algorithm] = graph.entities
     assert (algorithm.kind, algorithm.number, algorithm.title) == ("algorithm", None, "Ranging in the Dictionary")
+
+
+def test_wrapped_chapter_heading_ends_proof(ingest_pages) -> None:
+    graph = ingest_pages([
+        [[("Chapter 9", "bold", 16)], [], [("Homomorphism version of PFR", "bold", 18)], [],
+         [("Theorem 9.3.", "bold"), (" Every approximate homomorphism is close to one.", "italic")],
+         [("Proof.", "italic"), (" Count the pairs, and the result follows.", "regular")]],
+        [[("Chapter 10", "bold", 16)], [], [("Approximate homomorphism", "bold", 18)], [], [("version of PFR", "bold", 18)], [],
+         [("Definition 10.1.", "bold"), (" The additive energy of a set counts its additive quadruples.", "regular")]],
+    ], toc=[[1, "Homomorphism version of PFR", 1], [1, "Approximate homomorphism version of PFR", 2]])
+
+    items = _by_label(graph)
+    assert items["Theorem 9.3"].proof == "Proof. Count the pairs, and the result follows."
+    assert items["Definition 10.1"].section_id == "test:section:10"
+
+
+def test_heading_on_page_after_outline_destination(ingest_pages) -> None:
+    # The outline entry of "Rays" points at page 1, but the heading is printed at the top of page 2.
+    graph = ingest_pages([
+        [[("6.3 Cones", "bold", 14)], [],
+         [("Theorem 6.4.", "bold"), (" A point of a polyhedron is extreme exactly when it is a vertex.", "regular")],
+         [("Proof.", "bold"), (" Both directions follow from the rank of the tight rows.", "regular")]],
+        [[("6.3.2. Rays", "bold", 14)], [],
+         [("Definition 6.8.", "bold"), (" A ray is a half-line that starts at a point of the set.", "regular")]],
+    ], toc=[[1, "Cones", 1], [2, "Rays", 1]])
+
+    items = _by_label(graph)
+    assert items["Theorem 6.4"].proof == "Proof. Both directions follow from the rank of the tight rows."
+    assert items["Theorem 6.4"].section_id == "test:section:6.3"
+    assert items["Definition 6.8"].section_id == "test:section:6.3.2"
+
+
+def test_bold_heading_outside_outline_ends_exercise(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Exercise 12.8", "bold"), (" Solve the product mix problem with the labor bound raised to 190.", "regular")],
+        [],
+        [("Selected Solutions", "bold")],
+        [],
+        [("Solution.", "bold"), (" (Exercise 12.8) The profit rises to 102.", "regular")],
+    ]])
+
+    [exercise] = graph.entities
+    assert exercise.text == "Solve the product mix problem with the labor bound raised to 190."
+
+
+def test_bold_lines_inside_item_kept(ingest_pages) -> None:
+    # A bold heading inside an example's frame is indented from the margin, and a run-in
+    # label ends with a colon, so neither ends the item although space surrounds both.
+    narrative = [[("Narrative text at the margin sets the left edge of the page here.", "regular")] for _ in range(3)]
+    graph = ingest_pages([narrative + [
+        [INDENT, ("Example 11.3.", "bold"), (" A bakery sells cakes and cookies for a profit.", "regular")],
+        [],
+        [INDENT, ("Interpretation of Shadow Prices", "bold")],
+        [],
+        [INDENT, ("The shadow price of flour is zero because flour is left over.", "regular")],
+        [("Exercise 11.4", "bold"), (" Write the dual of the bakery problem.", "regular")],
+        [],
+        [("Model:", "bold")],
+        [],
+        [("Maximize the profit subject to the flour and sugar limits.", "regular")],
+    ]])
+
+    items = _by_label(graph)
+    assert items["Example 11.3"].text == (
+        "A bakery sells cakes and cookies for a profit. Interpretation of Shadow Prices "
+        "The shadow price of flour is zero because flour is left over."
+    )
+    assert items["Exercise 11.4"].text == (
+        "Write the dual of the bakery problem. Model: Maximize the profit subject to the flour and sugar limits."
+    )
+
+
+def test_flush_right_symbol_ends_proof(ingest_pages) -> None:
+    # The end mark U+2660 is printed alone at the right margin, on the row of the proof's
+    # last line, and the prose after the proof starts at the margin without an indent.
+    last_line = "so the optimum is attained at a vertex."
+    gap = text_width(BODY, "regular") - text_width(last_line, "regular") - text_width("\u2660", "symbol")
+    graph = ingest_pages([
+        [[("7 The Simplex Method", "bold", 14)]],
+        [[("Theorem 6.1.", "bold"), (" A bounded linear program with an optimum has an optimal vertex.", "regular")],
+         [("Proof.", "bold"), (" Slide an optimal point along a direction that keeps it optimal.", "regular")],
+         [(BODY, "regular")],
+         [(BODY, "regular")],
+         [(last_line, "regular"), ("", "skip", gap), ("\u2660", "symbol")],
+         [("This is why the simplex method (Chapter 7) looks only at vertices.", "regular")]],
+    ])
+
+    [theorem] = graph.entities
+    assert theorem.proof.endswith("attained at a vertex. \u2660")
+    assert graph.section_references == []

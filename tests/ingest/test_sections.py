@@ -6,6 +6,7 @@ import pymupdf
 import pytest
 
 from ingest.pipeline import ingest_pdf
+from ingest.headings import normalize_heading
 from ingest.sections import split_section_number
 
 BODY = "Narrative text of the section that explains the ideas in ordinary words."
@@ -257,3 +258,89 @@ def test_chapter_heading_in_item_text_ignored(ingest_pages) -> None:
     assert proofs["Theorem 1.2"].endswith("Chapter 2")
     assert proofs["Theorem 1.3"].endswith("Chapter 2 Cuts")
     assert _cited_sections(graph) == [("test:theorem:1.3", "test:section:1", "Chapter 1")]
+
+
+def _printed_forms_book() -> tuple[list, list[list]]:
+    """Return pages that print chapter and section numbers in several forms, and their outline.
+
+    Every outline title is printed without its number, so the number must be read from the page.
+    """
+    body = [[(BODY, "regular")] for _ in range(2)]
+    pages = [
+        # A label line above a title that wraps onto a second line.
+        [[("Chapter 1", "bold", 16)], [], [("Applications of Jensen's", "bold", 18)], [], [("inequality", "bold", 18)], *body],
+        # A math italic letter (U+210E, as math fonts print an italic h) where the outline has a plain "h".
+        [[("Chapter 12", "bold", 16)], [], [("The ", "bold", 18), ("\u210e", "symbol", 18), ("-torsion case", "bold", 18)], *body],
+        # Appendices numbered by a lone letter, and a section whose title starts like the appendix title.
+        [[("A. Linear Equations", "bold", 18)], *body],
+        [[("B. Systems of Equations", "bold", 18)], [], [("B.1 Systems of Equations, Geometry", "bold", 14)], *body],
+        # "SOS2" is part of the title, not a number; the outline points at the page before the heading.
+        [[("15.7.5. SOS1 Constraints", "bold", 14)], *body],
+        [[("15.7.6. SOS2 Constraints", "bold", 14)], *body],
+        # A math letter that the outline leaves out ("Exact 1-norm").
+        [[("15.7.10.1. Exact ", "bold"), ("l", "math"), ("1-norm", "bold")], *body],
+        # A part prints a roman numeral, which is not kept as a number.
+        [[("Part I", "bold", 18)], [], [("Linear Programming", "bold", 18)]],
+    ]
+    toc = [
+        [1, "Applications of Jensen's inequality", 1],
+        [1, "The h-torsion case", 2],
+        [1, "Linear Equations", 3],
+        [1, "Systems of Equations", 4],
+        [2, "Systems of Equations, Geometry", 4],
+        [2, "SOS1 Constraints", 5],
+        [2, "SOS2 Constraints", 5],
+        [2, "Exact 1-norm", 7],
+        [1, "I Linear Programming", 8],
+    ]
+    return pages, toc
+
+
+def test_outline_titles_take_printed_numbers(ingest_pages) -> None:
+    pages, toc = _printed_forms_book()
+    graph = ingest_pages(pages, toc=toc)
+
+    assert [(section.number, section.title) for section in graph.sections] == [
+        ("1", "Applications of Jensen's inequality"),
+        ("12", "The h-torsion case"),
+        ("A", "Linear Equations"),
+        ("B", "Systems of Equations"),
+        ("B.1", "Systems of Equations, Geometry"),
+        ("15.7.5", "SOS1 Constraints"),
+        ("15.7.6", "SOS2 Constraints"),
+        ("15.7.10.1", "Exact 1-norm"),
+        (None, "I Linear Programming"),
+    ]
+
+
+def test_wrapped_chapter_heading_resolves_citation(ingest_pages) -> None:
+    body = [[(BODY, "regular")] for _ in range(2)]
+    pages = [
+        [[("Chapter 9", "bold", 16)], [], [("Homomorphism version of PFR", "bold", 18)], *body],
+        [[("Chapter 10", "bold", 16)], [], [("Approximate homomorphism", "bold", 18)], [], [("version of PFR", "bold", 18)],
+         *body, [("Theorem 10.1.", "bold"), (" As in Chapter 9, every approximate homomorphism is close to one.", "italic")]],
+        [[("Theorem 11.1.", "bold"), (" Chapter 10 gives a homomorphism close to every such map.", "italic")]],
+    ]
+    toc = [[1, "Homomorphism version of PFR", 1], [1, "Approximate homomorphism version of PFR", 2]]
+    graph = ingest_pages(pages, toc=toc)
+
+    assert _cited_sections(graph) == [
+        ("test:theorem:10.1", "test:section:9", "Chapter 9"),
+        ("test:theorem:11.1", "test:section:10", "Chapter 10"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("heading", "normalized"),
+    [
+        ("2.3 Duality", "duality"),
+        ("6.3.2. Unbounded Sets and Rays", "unbounded sets and rays"),
+        ("B.1 Proofs", "proofs"),
+        ("The \U0001d45a-torsion case", "the m torsion case"),
+        ("SOS2 Constraints", "sos2 constraints"),
+        ("3D Printing", "3d printing"),
+        ("A First Course", "a first course"),
+    ],
+)
+def test_normalize_heading(heading: str, normalized: str) -> None:
+    assert normalize_heading(heading) == normalized
