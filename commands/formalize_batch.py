@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from commands.services import Services
+from commands.services import ReopeningStore, Services
 from commands.settings import CONFIG_FILE_NAME
 from formalize.batch import BatchReport, BatchRunner, FormalizerAttempt, formalizer_builder, select_items
 from formalize.endpoints import DEFAULT_CONCURRENCY, Endpoint, escalation_tiers, load_endpoints
@@ -83,6 +83,15 @@ def run_formalize_batch(
     lean.ensure()
     build = formalizer_builder(lean, settings.prices, settings.repair_rounds, settings.semantic_review)
     cache = ResponseCache(services.workspace.llm_cache_dir) if settings.use_llm_cache else None
-    runner = BatchRunner(store, endpoints, FormalizerAttempt(store, build, cache), tiers=tiers, redo=redo,
-                         progress=progress)
-    return runner.run(contexts)
+    release = None
+    if settings.store != "neo4j":
+        # The embedded store admits one process at a time, so the batch lets it go
+        # between writes and `show` or `deps` can run in another shell meanwhile.
+        store = ReopeningStore(services)
+        release = services.release_store
+    attempt = FormalizerAttempt(store, build, cache, release_store=release)
+    runner = BatchRunner(store, endpoints, attempt, tiers=tiers, redo=redo, progress=progress)
+    try:
+        return runner.run(contexts)
+    finally:
+        attempt.stop()

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import click
 
 from commands.console import print_json, print_target, services_for, stderr, stdout
 from commands.references import resolve_item
-from commands.services import Services
-from kg.errors import GraphStoreError, LemmagraphError
+from commands.services import ReopeningStore
+from kg.errors import LemmagraphError
 from retrieval.closure import DEFAULT_SIMILARITY_FLOOR
 
 log = logging.getLogger(__name__)
 
-# How long writing a target waits while another process has the embedded store open.
-STORE_LOCK_WAIT_SECONDS = 60.0
-STORE_LOCK_POLL_SECONDS = 0.5
 RERUN_HINT = "Running the command again sends new requests."
 CACHED_RERUN_HINT = ("Its answers were removed from the response cache, so running the command again "
                      "sends new requests.")
@@ -101,9 +96,9 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
     stopped. Exit status 1 when a target failed its checks.
 
     With the embedded store, formalizing one REF closes the store during the model
-    calls, so `show` or `deps` can run in another shell meanwhile. A batch keeps
-    the store open until it ends, and other commands on the same workspace fail
-    with "locked by another process" until then.
+    calls, and a batch closes it whenever a second passes without a store call. So
+    `show` or `deps` can run in another shell meanwhile; one that starts while a
+    target is being written fails with "locked by another process" and can be run again.
 
     Example: lemmagraph formalize oor --chapter 3 --endpoints endpoints.toml --escalate small,large
     """
@@ -129,7 +124,7 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
 
     # The model calls take minutes, so the store is closed during them and opened
     # again only to write the target.
-    formalizer.store = _ReopenedStore(services)
+    formalizer.store = ReopeningStore(services)
     services.release_store()
     result = formalizer.run(context, built)
 
@@ -140,28 +135,6 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
     if result.status == "failed":
         hint = CACHED_RERUN_HINT if services.settings.use_llm_cache else RERUN_HINT
         raise LemmagraphError(f"the Lean target of {target.label} failed: {result.status_reason.rstrip('.')}. {hint}")
-
-
-class _ReopenedStore:
-    """A proxy of the Services store that opens it again on first use, waiting while another process has it locked."""
-
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._open(), name)
-
-    def _open(self) -> Any:
-        deadline = time.monotonic() + STORE_LOCK_WAIT_SECONDS
-        while True:
-            try:
-                return self._services.store
-            except GraphStoreError as error:
-                # NOTE: the embedded store reports a held lock only in its message text.
-                if "locked" not in str(error) or time.monotonic() >= deadline:
-                    raise
-                log.info("Waiting for another process to release the graph store: %s", error)
-                time.sleep(STORE_LOCK_POLL_SECONDS)
 
 
 def _formalize_batch(ctx: click.Context, book_id: str, chapter: str | None, section: str | None, top: int,

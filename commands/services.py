@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from commands.settings import Settings
+from kg.errors import GraphStoreError
 from kg.factory import Neo4jConnection, open_graph_store
 from kg.models import Book, BookGraph, Entity
 from kg.store import GraphStore
@@ -23,6 +26,11 @@ from retrieval.models import ClosureContext, DependencyContext
 from retrieval.vector_index import FaissVectorIndex, VectorIndex
 
 log = logging.getLogger(__name__)
+
+# How long a store call waits while another process has the embedded store open.
+STORE_LOCK_WAIT_SECONDS = 60.0
+STORE_LOCK_POLL_SECONDS = 0.5
+
 
 class Services:
     """Opens the store, the vector index and the model lazily, once per invocation."""
@@ -178,3 +186,29 @@ def _stamped(graph: BookGraph, pdf_path: Path) -> Book:
         sha256=graph.book.sha256 or digest,
         ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+class ReopeningStore:
+    """A proxy of the Services store that opens it again on first use, waiting while another process has it locked.
+
+    Commands that spend minutes on model calls release the embedded store meanwhile,
+    so that `show` or `deps` can run in another shell, and reach it through this proxy.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._open(), name)
+
+    def _open(self) -> Any:
+        deadline = time.monotonic() + STORE_LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return self._services.store
+            except GraphStoreError as error:
+                # NOTE: the embedded store reports a held lock only in its message text.
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                log.info("Waiting for another process to release the graph store: %s", error)
+                time.sleep(STORE_LOCK_POLL_SECONDS)

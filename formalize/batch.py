@@ -73,6 +73,9 @@ FOUNDATION_KINDS = frozenset({"definition", "notation"})
 _NEEDING_SIGNALS = frozenset({CITATION, TRANSITIVE_CITATION, TERM})
 # How often one request is sent again after HTTP 429 before its job goes back to the queue.
 RATE_LIMIT_RETRIES = 3
+# How long the graph store stays open without a call before a batch that may release
+# it does. Reopening the embedded store costs tens of milliseconds, so a busy batch keeps it.
+STORE_IDLE_SECONDS = 1.0
 
 # Statuses of a target in the batch report.
 ACCEPTED_STATUS = "accepted"
@@ -313,28 +316,53 @@ class _BatchStore:
     adds the targets the batch writes, so the store lock is held for writes and first
     reads only. A target written meanwhile by another process is not seen until the
     next batch, as a batch that started earlier would not see it either.
+
+    With `release`, the proxy calls it once the store has been idle for `idle_seconds`,
+    so that another process can open an embedded store between the batch's writes. The
+    store must then open itself again on its next use.
     """
 
-    def __init__(self, store: GraphStore, lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        lock: threading.Lock,
+        release: Callable[[], None] | None = None,
+        idle_seconds: float | None = None,
+    ) -> None:
         self._store = store
         self._lock = lock
         self._targets: dict[str, list[LeanTarget]] = {}
+        self._release = release
+        self._idle_seconds = STORE_IDLE_SECONDS if idle_seconds is None else idle_seconds
+        self._calls = 0
+        self._timer: threading.Timer | None = None
 
     def targets(self, entity_id: str) -> list[LeanTarget]:
         with self._lock:
             known = self._targets.get(entity_id)
             if known is None:
                 known = self._targets[entity_id] = self._store.targets(entity_id)
+                self._used()
             return list(known)
 
     def write_target(self, target: LeanTarget) -> None:
         with self._lock:
-            self._store.write_target(target)
+            try:
+                self._store.write_target(target)
+            finally:
+                self._used()
             known = self._targets.get(target.entity_id)
             if known is not None:
                 # The store replaces a target with the same id, and so does the view.
                 known[:] = [stored for stored in known if stored.id != target.id]
                 known.append(copy.deepcopy(target))
+
+    def stop(self) -> None:
+        """Cancel a pending release; the owner of the store closes it."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._release = None
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._store, name)
@@ -343,9 +371,29 @@ class _BatchStore:
 
         def locked(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
-                return value(*args, **kwargs)
+                try:
+                    return value(*args, **kwargs)
+                finally:
+                    self._used()
 
         return locked
+
+    def _used(self) -> None:
+        """Restart the idle countdown after a store call; the caller holds the lock."""
+        if self._release is None:
+            return
+        self._calls += 1
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(self._idle_seconds, self._release_if_idle, args=(self._calls,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _release_if_idle(self, calls: int) -> None:
+        with self._lock:
+            if self._release is not None and calls == self._calls:
+                log.debug("Releasing the graph store after %.1f s without a call", self._idle_seconds)
+                self._release()
 
 
 # --- the seam to the Formalizer -------------------------------------------------------
@@ -361,10 +409,19 @@ class FormalizerAttempt:
     """The Attempt that runs the project's Formalizer: one per endpoint, with a gated client.
 
     `build(store, endpoint, client)` returns an object with `run(context) -> LeanTarget`.
+    `release_store`, when given, is called whenever the store has been idle for
+    `STORE_IDLE_SECONDS`, and `store` must open itself again on its next use. Call
+    `stop` when the batch ends.
     """
 
-    def __init__(self, store: GraphStore, build: FormalizerFactory, cache: Any = None) -> None:
-        self._store = _BatchStore(store, threading.Lock())
+    def __init__(
+        self,
+        store: GraphStore,
+        build: FormalizerFactory,
+        cache: Any = None,
+        release_store: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = _BatchStore(store, threading.Lock(), release_store)
         self._build = build
         self._cache = cache
         self._formalizers: dict[str, Any] = {}
@@ -378,6 +435,9 @@ class FormalizerAttempt:
                 formalizer = self._build(self._store, endpoint, client)
                 self._formalizers[endpoint.name] = formalizer
         return formalizer.run(context)
+
+    def stop(self) -> None:
+        self._store.stop()
 
 
 def formalizer_builder(

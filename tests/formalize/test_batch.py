@@ -8,12 +8,15 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import formalize.batch as batch_module
+from commands.services import ReopeningStore
 from formalize.batch import (
     ACCEPTED_STATUS,
     FAILED_STATUS,
@@ -259,6 +262,64 @@ def test_batch_reads_each_items_targets_once(store, tmp_path, chapter, servers, 
     # Later prompts still saw the Lean code the batch wrote, through the remembered targets.
     later = [request for request in server.requests if request_kind(request) == FORMALIZE][-1]
     assert "namespace Sim." in later.body["messages"][-1]["content"]
+
+
+class LazyServices:
+    """The part of the command wiring that the batch needs: a store opened on first use, and its release."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.opened: LadybugStore | None = None
+        self.releases = 0
+
+    @property
+    def store(self) -> LadybugStore:
+        if self.opened is None:
+            self.opened = LadybugStore(self.path)
+        return self.opened
+
+    def release_store(self) -> None:
+        if self.opened is not None:
+            self.opened.close()
+            self.opened = None
+            self.releases += 1
+
+
+def store_opens_in_other_process(path: Path) -> bool:
+    probe = f"from kg.ladybug_store import LadybugStore; LadybugStore({str(path)!r}).close()"
+    return subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, timeout=60).returncode == 0
+
+
+def test_batch_releases_idle_store(tmp_path, chapter, servers, monkeypatch):
+    monkeypatch.setattr(batch_module, "STORE_IDLE_SECONDS", 0.05)
+    path = tmp_path / "released.lbdb"
+    writer = LadybugStore(path)
+    writer.write_book(chapter[0])
+    writer.close()
+    services = LazyServices(path)
+    store = ReopeningStore(services)
+    server = start(servers, SimulatedModel("m", latency_seconds=0.3))
+    lean = LeanProject(tmp_path / "lean", bundled_lean_template())
+    build = formalizer_builder(lean, {}, repair_rounds=0)
+    attempt = FormalizerAttempt(store, build, release_store=services.release_store)
+    runner = BatchRunner(store, [endpoint("only", server, concurrency=1, expected_seconds=0.6)], attempt)
+    reports = []
+    batch = threading.Thread(target=lambda: reports.append(runner.run(chapter[1])))
+
+    batch.start()
+    opened_while_running = False
+    while batch.is_alive() and not opened_while_running:
+        opened_while_running = store_opens_in_other_process(path) and batch.is_alive()
+    batch.join(timeout=60)
+    attempt.stop()
+    services.release_store()
+
+    assert opened_while_running, "another process opened the store between the batch's writes"
+    assert services.releases >= 1
+    assert reports[0].count(ACCEPTED_STATUS) == 7, "every write reopened the store"
+    reader = LadybugStore(path)
+    assert all(reader.targets(item_id) for item_id in chapter[1])
+    reader.close()
 
 
 # --- faults -------------------------------------------------------------------------
