@@ -9,17 +9,26 @@ it builds a prompt, a job that starts after its needs sees their Lean code.
 
 Resuming: an item whose stored targets include a checked or draft one is skipped,
 so a killed batch repeats only unfinished items. Every attempt is stored when it
-ends, and the response cache answers repeated requests without sending them.
+ends, and the response cache answers repeated requests without sending them. An
+item that the model of an escalation tier rejected in an earlier run (see
+`formalize.checks.is_rejection`) starts at the next tier. Its rejected answers were
+evicted from the cache, so that model would only be asked the same question again.
 
 Stopping: when no job runs and every endpoint's circuit breaker is open, the batch
 ends at once instead of waiting for a cool-down, and `BatchReport.stop_reason`
 names each endpoint's URL and last error. The unsettled targets stay "not run".
+
+Ctrl-C (SIGINT, when the batch runs in the main thread) stops the batch too: no job
+starts and no request is sent after it. The batch waits for the requests in flight,
+whose answers the response cache keeps, unless a second Ctrl-C comes first. It then
+returns the report with `interrupted` set.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,8 +41,10 @@ import openai
 from formalize.endpoints import Endpoint
 from formalize.llm import LlmAnswer, LlmClient, retry_after_seconds
 from formalize.pricing import ModelPrice
+from formalize.checks import is_rejection
 from formalize.scheduler import (
     ACCEPTED,
+    CANCELLED,
     DONE,
     ERROR,
     FAILED,
@@ -76,6 +87,10 @@ RATE_LIMIT_RETRIES = 3
 # How long the graph store stays open without a call before a batch that may release
 # it does. Reopening the embedded store costs tens of milliseconds, so a busy batch keeps it.
 STORE_IDLE_SECONDS = 1.0
+# How often, in seconds, a waiting batch checks for a Ctrl-C. The signal handler only
+# counts interrupts, so the batch sees one at its next check.
+INTERRUPT_POLL_SECONDS = 0.1
+INTERRUPTED_REASON = "the batch was interrupted (Ctrl-C) before every target settled"
 
 # Statuses of a target in the batch report.
 ACCEPTED_STATUS = "accepted"
@@ -94,11 +109,14 @@ def select_items(
     chapter: str | None = None,
     section: str | None = None,
     kinds: Sequence[str] = FORMALIZED_KINDS,
+    section_ids: set[str] | None = None,
 ) -> list[Entity]:
     """Return the items of `kinds` in a chapter, a section, or the whole book, in reading order.
 
-    A section matches when it equals `section` or starts with it followed by a space,
-    so "2.3" selects the section "2.3 Convex functions".
+    `section_ids` are the ids of the stored sections to take items from, such as a
+    section and its subsections (see `kg.sections`). A book stored without sections
+    has no such ids, so `section` is then compared with each item's printed heading:
+    it matches the heading itself or its first words, so "2.3" selects "2.3 Convex functions".
     """
     selected = []
     for entity in sorted(entities, key=lambda item: item.order):
@@ -106,7 +124,10 @@ def select_items(
             continue
         if chapter is not None and chapter_of(entity) != chapter:
             continue
-        if section is not None and not _in_section(entity, section):
+        if section_ids is not None:
+            if entity.section_id not in section_ids:
+                continue
+        elif section is not None and not _in_section(entity, section):
             continue
         selected.append(entity)
     return selected
@@ -152,13 +173,18 @@ def is_accepted(target: LeanTarget) -> bool:
 # --- the request gate ---------------------------------------------------------------
 
 
+class BatchStopped(LemmagraphError):
+    """The batch stopped, so a job's next request or store call was not made."""
+
+
 class RequestGate:
     """Paces one endpoint's requests for the scheduler, and records per job thread its faults and
     the responses that the cache keeps.
 
     The scheduler books `requests_per_job` requests when it starts a job; further
     requests of that job (repair rounds) are booked here. An HTTP 429 pauses the
-    endpoint for its Retry-After and the request is sent again.
+    endpoint for its Retry-After and the request is sent again. Once `stopping` is
+    set, a request raises BatchStopped instead of being sent, also while it waits.
     """
 
     def __init__(
@@ -167,13 +193,13 @@ class RequestGate:
         scheduler: ListScheduler,
         lock: threading.Lock,
         clock: Callable[[], float],
-        sleep: Callable[[float], None] = time.sleep,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.name = name
         self._scheduler = scheduler
         self._lock = lock
         self._clock = clock
-        self._sleep = sleep
+        self._stopping = stopping or threading.Event()
         self._local = threading.local()
 
     def begin_job(self) -> None:
@@ -203,25 +229,42 @@ class RequestGate:
         return self._local.kept
 
     def before_request(self) -> None:
-        """Block until the endpoint's pause is over and the token bucket admits the request."""
+        """Block until the endpoint's pause is over and the token bucket admits the request.
+
+        Raises BatchStopped when the batch stops before the request may go.
+        """
+        if self._stopping.is_set():
+            raise BatchStopped(f"the batch stopped before a request to {self.name}")
         endpoint = self._scheduler.endpoints[self.name]
-        with self._lock:
-            now = self._clock()
-            if getattr(self._local, "prebooked", 0) > 0:
-                self._local.prebooked -= 1
-                send_at = max(now, endpoint.paused_until)
-            else:
-                send_at = max(endpoint.bucket.book(now), endpoint.paused_until)
-        if send_at > now:
-            self._sleep(send_at - now)
+        prebooked = getattr(self._local, "prebooked", 0) > 0
+        if prebooked:
+            self._local.prebooked -= 1
+        while True:
+            with self._lock:
+                now = self._clock()
+                send_at = wake = endpoint.paused_until
+                if not prebooked:
+                    endpoint.bucket.recover_over_time(now)
+                    send_at = max(send_at, endpoint.bucket.next_free(now))
+                    # A request is booked only when it goes, so a rate that recovers
+                    # while it waits applies to it.
+                    wake = min(send_at, endpoint.bucket.next_recovery())
+                if send_at <= now:
+                    if not prebooked:
+                        endpoint.bucket.book(now)
+                    break
+            if self._stopping.wait(max(0.0, wake - now)):
+                raise BatchStopped(f"the batch stopped while a request to {self.name} waited")
+        self._local.sent_at = now
 
     def after_cached_answer(self) -> None:
         with self._lock:
             self._scheduler.endpoints[self.name].bucket.refund()
 
     def rate_limited(self, retry_after: float | None) -> None:
+        sent_at = getattr(self._local, "sent_at", None)
         with self._lock:
-            self._scheduler.record_rate_limit(self.name, self._clock(), retry_after)
+            self._scheduler.record_rate_limit(self.name, self._clock(), retry_after, sent_at)
         self._note(RATE_LIMITED)
 
     def faulted(self) -> None:
@@ -319,7 +362,8 @@ class _BatchStore:
 
     With `release`, the proxy calls it once the store has been idle for `idle_seconds`,
     so that another process can open an embedded store between the batch's writes. The
-    store must then open itself again on its next use.
+    store must then open itself again on its next use. After `stop`, a call that would
+    reach the store raises BatchStopped, because its owner may have closed it.
     """
 
     def __init__(
@@ -336,17 +380,20 @@ class _BatchStore:
         self._idle_seconds = STORE_IDLE_SECONDS if idle_seconds is None else idle_seconds
         self._calls = 0
         self._timer: threading.Timer | None = None
+        self._stopped = False
 
     def targets(self, entity_id: str) -> list[LeanTarget]:
         with self._lock:
             known = self._targets.get(entity_id)
             if known is None:
+                self._check_open()
                 known = self._targets[entity_id] = self._store.targets(entity_id)
                 self._used()
             return list(known)
 
     def write_target(self, target: LeanTarget) -> None:
         with self._lock:
+            self._check_open()
             try:
                 self._store.write_target(target)
             finally:
@@ -358,11 +405,12 @@ class _BatchStore:
                 known.append(copy.deepcopy(target))
 
     def stop(self) -> None:
-        """Cancel a pending release; the owner of the store closes it."""
+        """Cancel a pending release and make later calls raise BatchStopped. The owner of the store closes it."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
             self._release = None
+            self._stopped = True
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._store, name)
@@ -371,12 +419,17 @@ class _BatchStore:
 
         def locked(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
+                self._check_open()
                 try:
                     return value(*args, **kwargs)
                 finally:
                     self._used()
 
         return locked
+
+    def _check_open(self) -> None:
+        if self._stopped:
+            raise BatchStopped("the batch has stopped, so its jobs no longer use the graph store")
 
     def _used(self) -> None:
         """Restart the idle countdown after a store call; the caller holds the lock."""
@@ -486,7 +539,7 @@ class AttemptRecord:
 
     endpoint: str
     model: str
-    outcome: str  # ACCEPTED, REJECTED, FAULT, RATE_LIMITED or ERROR
+    outcome: str  # ACCEPTED, REJECTED, FAULT, RATE_LIMITED, ERROR or CANCELLED
     seconds: float
     target_id: str = ""
     status: str = ""
@@ -548,6 +601,7 @@ class BatchReport:
     all_large_cost_usd: float | None = None  # estimate of running every target on the last tier only
     finished: bool = False
     stop_reason: str = ""  # why the batch ended before every target settled, such as every endpoint failing
+    interrupted: bool = False  # the batch stopped because of Ctrl-C
 
     def count(self, status: str) -> int:
         return sum(1 for result in self.results if result.status == status)
@@ -592,7 +646,7 @@ class BatchRunner:
         limits = [endpoint.limits() for endpoint in self.endpoints.values()]
         scheduler = ListScheduler(graph, limits, self.tiers, self.requests_per_job)
         results = {item_id: TargetResult(context.target) for item_id, context in contexts.items()}
-        self._skip_accepted(scheduler, results)
+        self._resume_earlier_runs(scheduler, results)
 
         pending = JobGraph(job for job_id, job in graph.jobs.items() if not scheduler.jobs[job_id].status)
         first_tier = [limit for limit in limits if limit.name in scheduler.tiers[0]]
@@ -616,12 +670,15 @@ class BatchRunner:
         report.all_large_cost_usd = self._all_large_cost(report)
         return report
 
-    def _skip_accepted(self, scheduler: ListScheduler, results: dict[str, TargetResult]) -> None:
+    def _resume_earlier_runs(self, scheduler: ListScheduler, results: dict[str, TargetResult]) -> None:
+        """Skip the items accepted in an earlier run, and start the others past the tiers that rejected them."""
         if self.redo:
             return
         for item_id, result in results.items():
-            accepted = usable_formalization(self.store.targets(item_id))
+            targets = self.store.targets(item_id)
+            accepted = usable_formalization(targets)
             if accepted is None:
+                self._start_past_rejecting_tiers(scheduler, item_id, targets, result)
                 continue
             scheduler.settle(item_id, DONE, "accepted in an earlier run")
             result.status = SKIPPED_STATUS
@@ -630,6 +687,32 @@ class BatchRunner:
             result.target_status = accepted.status
             result.checks = _checks_summary(accepted)
             result.reason = f"{accepted.status} target of an earlier run, by model {accepted.model}"
+
+    def _start_past_rejecting_tiers(
+        self, scheduler: ListScheduler, item_id: str, targets: Sequence[LeanTarget], result: TargetResult
+    ) -> None:
+        """Start an item at the first tier with a model that has not rejected it, or at the last tier.
+
+        A tier is passed over when every model it serves rejected the item in an earlier run.
+        """
+        # NOTE: a stored target names the model the server reported. A server that reports
+        # another name than the endpoint's `model`, such as a dated snapshot, is not matched.
+        rejected_by = {target.model for target in targets if is_rejection(target)}
+        tier = 0
+        while tier + 1 < len(scheduler.tiers):
+            models = {self.endpoints[name].model for name in scheduler.tiers[tier]}
+            if not models <= rejected_by:
+                break
+            tier += 1
+        if tier == 0:
+            return
+        scheduler.start_at_tier(item_id, tier)
+        earlier_models = {self.endpoints[name].model for passed in scheduler.tiers[:tier] for name in passed}
+        result.reason = (
+            f"rejected by model {', '.join(sorted(rejected_by & earlier_models))} in an earlier run, "
+            f"so it starts at escalation tier {tier + 1}"
+        )
+        log.info("%s %s", item_id, result.reason)
 
     def _all_large_cost(self, report: BatchReport) -> float | None:
         """Estimate the cost of sending every target that ran to the last tier only.
@@ -671,8 +754,10 @@ class _Run:
         self.report = report
         self.lock = threading.Lock()
         self.started = time.monotonic()
+        self.stopping = threading.Event()  # set after Ctrl-C: no job or request starts any more
+        self.interrupts = _InterruptCounter()
         self.gates = {
-            name: RequestGate(name, scheduler, self.lock, self.clock) for name in runner.endpoints
+            name: RequestGate(name, scheduler, self.lock, self.clock, self.stopping) for name in runner.endpoints
         }
         self.last_errors: dict[str, str] = {}  # endpoint name -> error of its latest fault
 
@@ -684,41 +769,91 @@ class _Run:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch")
         running: dict[Future, tuple[str, str, float]] = {}
         try:
-            while True:
-                with self.lock:
-                    now = self.clock()
-                    assignments = self.scheduler.dispatch(now)
-                for assignment in assignments:
-                    future = pool.submit(self._run_job, assignment.job_id, assignment.endpoint)
-                    running[future] = (assignment.job_id, assignment.endpoint, now)
-                    log.info("Started %s on %s", assignment.job_id, assignment.endpoint)
-                self._publish()
-                if not running and self.scheduler.finished:
-                    break
-                with self.lock:
-                    # The same `now` as dispatch: a later clock could pass the moment a
-                    # job becomes startable, and then no future event is left to wait for.
-                    wake = self.scheduler.next_event(now)
-                if not running:
-                    self.report.stop_reason = self._stop_reason(wake)
-                    if self.report.stop_reason:
-                        log.error("Stopping the batch: %s", self.report.stop_reason)
-                        break
-                timeout = None if wake is None else max(0.0, wake - self.clock())
-                if not running:
-                    # wait() returns at once for an empty set, so sleep until the pause,
-                    # rate limit or cool-down that `wake` names ends.
-                    time.sleep(timeout)
-                    continue
-                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job_id, endpoint_name, started = running.pop(future)
-                    self._finish(job_id, endpoint_name, started, future.result())
+            with self.interrupts:
+                self._schedule(pool, running)
+                if self.interrupts.count:
+                    self._stop_after_interrupt(running)
             self.report.finished = not self.report.stop_reason
         finally:
             self.report.actual_seconds = self.clock()
             pool.shutdown(wait=not running, cancel_futures=True)
             self._publish()
+
+    def _schedule(self, pool: ThreadPoolExecutor, running: dict[Future, tuple[str, str, float]]) -> None:
+        """Start ready jobs and record finished ones until every job settles, the batch must stop, or Ctrl-C."""
+        while not self.interrupts.count:
+            with self.lock:
+                now = self.clock()
+                assignments = self.scheduler.dispatch(now)
+            for assignment in assignments:
+                future = pool.submit(self._run_job, assignment.job_id, assignment.endpoint)
+                running[future] = (assignment.job_id, assignment.endpoint, now)
+                log.info("Started %s on %s", assignment.job_id, assignment.endpoint)
+            self._publish()
+            if not running and self.scheduler.finished:
+                return
+            with self.lock:
+                # The same `now` as dispatch: a later clock could pass the moment a
+                # job becomes startable, and then no future event is left to wait for.
+                wake = self.scheduler.next_event(now)
+            if not running:
+                self.report.stop_reason = self._stop_reason(wake)
+                if self.report.stop_reason:
+                    log.error("Stopping the batch: %s", self.report.stop_reason)
+                    return
+            timeout = None if wake is None else max(0.0, wake - self.clock())
+            for future in self._wait(running, timeout):
+                job_id, endpoint_name, started = running.pop(future)
+                self._finish(job_id, endpoint_name, started, future.result())
+
+    def _wait(self, running: dict[Future, tuple[str, str, float]], timeout: float | None) -> set[Future]:
+        """Wait up to `timeout` seconds, or without limit for None, until a running job finishes,
+        and return the finished ones. A Ctrl-C ends the wait within INTERRUPT_POLL_SECONDS."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interrupts = self.interrupts.count
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            step = INTERRUPT_POLL_SECONDS if remaining is None else min(INTERRUPT_POLL_SECONDS, remaining)
+            if running:
+                done, _ = wait(running, timeout=step, return_when=FIRST_COMPLETED)
+            else:
+                # wait() returns at once for an empty set, so sleep until the pause,
+                # rate limit or cool-down that the timeout comes from ends.
+                done = set()
+                time.sleep(step)
+            if done or step == remaining or self.interrupts.count != interrupts:
+                return done
+
+    def _stop_after_interrupt(self, running: dict[Future, tuple[str, str, float]]) -> None:
+        """Stop after a Ctrl-C: wait for the requests in flight unless a second Ctrl-C comes,
+        and leave the unsettled targets "not run"."""
+        self.stopping.set()
+        self.report.interrupted = True
+        self.report.stop_reason = INTERRUPTED_REASON
+        if running:
+            log.warning(
+                "Interrupted: no job or request starts any more. Waiting for the requests in flight "
+                "of %d running jobs; press Ctrl-C again to stop without them",
+                len(running),
+            )
+        while running and self.interrupts.count < 2:
+            for future in self._wait(running, None):
+                job_id, endpoint_name, started = running.pop(future)
+                self._finish(job_id, endpoint_name, started, future.result())
+        if not running:
+            return
+        # The worker threads of these jobs end at their next request or store call, both of
+        # which raise BatchStopped from now on (the store once the Attempt is stopped).
+        with self.lock:
+            now = self.clock()
+            for job_id, endpoint_name, _ in running.values():
+                self.scheduler.complete(job_id, CANCELLED, now, INTERRUPTED_REASON)
+                self.results[job_id].reason = f"interrupted while running on {endpoint_name}"
+        log.warning(
+            "Stopped without waiting for %d running jobs: %s",
+            len(running),
+            ", ".join(job_id for job_id, _, _ in running.values()),
+        )
 
     def _stop_reason(self, wake: float | None) -> str:
         """Return why the batch must stop while no job runs, or "" when a job can still start.
@@ -751,6 +886,10 @@ class _Run:
         record = AttemptRecord(endpoint=endpoint_name, model=endpoint.model, outcome=ERROR, seconds=0.0)
         try:
             target = self.runner.attempt(self.contexts[job_id], endpoint, gate)
+        except BatchStopped as error:
+            record.outcome = CANCELLED
+            record.error = str(error)
+            log.info("Stopped %s on %s: %s", job_id, endpoint_name, error)
         except LemmagraphError as error:
             faults = gate.job_faults()
             record.outcome = fault_kind(error) or (faults[-1] if faults else ERROR)
@@ -814,6 +953,34 @@ class _Run:
         self.report.actual_seconds = self.clock()
         if self.runner.progress is not None:
             self.runner.progress(self.report)
+
+
+class _InterruptCounter:
+    """Counts SIGINT (Ctrl-C) while a batch runs, in place of Python's KeyboardInterrupt.
+
+    The handler only counts, so an interrupt never lands halfway through recording a
+    job, and the batch looks at `count` while it waits. The handler is installed only
+    in the main thread, where Python runs signal handlers, and only over Python's
+    default handler. The previous handler comes back on exit.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: Any = None
+
+    def __enter__(self) -> _InterruptCounter:
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._count)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _count(self, signum: int, frame: object) -> None:
+        self.count += 1
 
 
 def _copy_target(record: AttemptRecord, target: LeanTarget) -> None:

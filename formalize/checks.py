@@ -11,8 +11,10 @@ from formalize.lean_structure import structural_problems
 from formalize.llm import LlmAnswer, LlmClient, ResponseSchema
 from formalize.prompt import PromptBuilder
 from formalize.review import FAITHFUL, REVIEW_SCHEMA, parse_review
+from formalize.targets import FAILED as TARGET_FAILED
+from formalize.targets import REQUEST_FAILED_REASON
 from kg.errors import LlmError
-from kg.models import FAILED, PASSED, SKIPPED, CheckRecord, Entity
+from kg.models import FAILED, PASSED, SKIPPED, CheckRecord, Entity, LeanTarget
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,24 @@ class TargetChecker:
         run.verdict = review.verdict
         status = PASSED if review.verdict == FAITHFUL else FAILED
         return CheckRecord(SEMANTIC_REVIEW, status, review.report(), round_number)
+
+
+def is_rejection(target: LeanTarget) -> bool:
+    """Return whether a stored attempt failed on a judged answer: a check of its last round
+    failed, or the semantic review found the Lean code not faithful.
+
+    An attempt that failed because a request to the model failed is no rejection, and
+    neither is one whose review answer could not be read, because it has no verdict.
+    """
+    if target.status != TARGET_FAILED or target.status_reason.startswith(REQUEST_FAILED_REASON):
+        return False
+    if target.verdict and target.verdict != FAITHFUL:
+        return True
+    last_round = max((check.round for check in target.checks), default=0)
+    return any(
+        check.round == last_round and check.status == FAILED and check.name != SEMANTIC_REVIEW
+        for check in target.checks
+    )
 
 
 def failure_report(checks: list[CheckRecord]) -> str:

@@ -11,7 +11,7 @@ Example (in the file given with --endpoints, or in the workspace lemmagraph.toml
     requests_per_minute = 120          # omit for no limit
     context_window = 32768             # tokens, prompt and answer together
     price = { input = 0.15, output = 0.60 }   # USD per million tokens
-    expected_seconds = 20              # estimate of one job, before any has finished
+    expected_seconds = 20              # estimate of one job, before any has finished; omit to measure it
 
 Every error names the file, the endpoint and the key, and says what to write instead.
 """
@@ -77,7 +77,9 @@ class Endpoint:
     burst: int | None = None
     context_window: int = DEFAULT_CONTEXT_WINDOW
     price: ModelPrice | None = None
-    expected_seconds: float = DEFAULT_EXPECTED_SECONDS
+    # Estimate of one job in seconds. None leaves the estimate to the batch, which tries
+    # the endpoint early and then goes by its measured times.
+    expected_seconds: float | None = None
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     max_retries: int = DEFAULT_MAX_RETRIES
     failure_threshold: int = DEFAULT_FAILURE_THRESHOLD
@@ -96,11 +98,12 @@ class Endpoint:
         return EndpointLimits(
             name=self.name,
             concurrency=self.concurrency,
-            expected_seconds=self.expected_seconds,
+            expected_seconds=DEFAULT_EXPECTED_SECONDS if self.expected_seconds is None else self.expected_seconds,
             requests_per_minute=self.requests_per_minute,
             burst=self.burst,
             failure_threshold=self.failure_threshold,
             cooldown_seconds=self.cooldown_seconds,
+            expected_seconds_configured=self.expected_seconds is not None,
         )
 
 
@@ -183,7 +186,7 @@ def _parse_entry(entry: Mapping[str, object], where: _Where, environ: Mapping[st
         burst=_optional_whole(entry, "burst", where),
         context_window=int(_number(entry, "context_window", where, DEFAULT_CONTEXT_WINDOW, minimum=1, whole=True)),
         price=_price(entry, where),
-        expected_seconds=_number(entry, "expected_seconds", where, DEFAULT_EXPECTED_SECONDS, minimum=1e-3),
+        expected_seconds=_optional_number(entry, "expected_seconds", where),
         timeout_seconds=_number(entry, "timeout_seconds", where, DEFAULT_TIMEOUT_SECONDS, minimum=1e-3),
         max_retries=int(_number(entry, "max_retries", where, DEFAULT_MAX_RETRIES, minimum=0, whole=True)),
         failure_threshold=int(

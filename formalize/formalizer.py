@@ -14,7 +14,7 @@ from formalize.lean_project import LeanProject
 from formalize.llm import LlmAnswer, LlmClient, ResponseSchema
 from formalize.pricing import UNKNOWN_PRICE, ModelPrice, price_of
 from formalize.prompt import Prompt, PromptBuilder
-from formalize.targets import CHECKED, DRAFT, FAILED, usable_formalization
+from formalize.targets import CHECKED, DRAFT, FAILED, REQUEST_FAILED_REASON, usable_formalization
 from kg.errors import LlmError
 from kg.models import FAILED as CHECK_FAILED
 from kg.models import PASSED, SKIPPED, CheckRecord, Entity, LeanTarget
@@ -137,7 +137,7 @@ class Formalizer:
             judged = self._rounds(entity, prompt, answer, target, usage)
         except LlmError as error:
             target.status = FAILED
-            target.status_reason = f"a request to the model failed: {error}"
+            target.status_reason = f"{REQUEST_FAILED_REASON}: {error}"
             self._store(target, usage)
             self._evict(usage.answers)
             raise

@@ -9,23 +9,38 @@ Scheduling rule: critical-path-first list scheduling (the HEFT rule).
 - The expected duration d(j, e) of job j on endpoint e is the endpoint's expected
   seconds per job: the configured estimate until jobs finish there, then an
   exponentially weighted mean of the observed durations.
+- An endpoint without a configured estimate is tried before it is trusted. Until its
+  first job ends, it counts as fast as the fastest configured or measured estimate of
+  any endpoint, but never slower than its default and never shorter than its running
+  jobs have lasted. Its first observed duration then replaces the default.
 - The priority of a job is its upward rank, the longest remaining path to a sink of
   the job DAG: rank(j) = mean over the endpoints j may use of d(j, e), plus the
   maximum rank of the jobs that need j.
-- At every event (a job finishes, a pause or cool-down ends) the ready jobs are taken
-  highest rank first, ties in reading order. Each gets the endpoint with the earliest
-  estimated finish, start + d(j, e). The start is the latest of four times: when one
-  of e's slots frees (from the expected finishes of its running jobs and the slots
-  held earlier in this round), the end of its rate-limit pause, when its token
-  bucket admits the job's requests, and the end of its circuit breaker's cool-down.
-  The job starts when that start is now. Otherwise it waits and holds the slot for
-  this round, so a lower-ranked job may take another endpoint but not that slot.
+- At every event (a job finishes, a pause or cool-down ends, a reduced request rate
+  regains a step) the ready jobs are taken highest rank first, ties in reading order.
+  Each gets the endpoint with the earliest estimated finish, start + d(j, e). Ties go
+  first to an endpoint without a configured estimate that has started no job, then to
+  an endpoint whose estimate is configured or measured, then by name. The start is
+  the latest of four times: when one of e's slots frees (from the expected finishes
+  of its running jobs and the slots held earlier in this round), the end of its
+  rate-limit pause, when its token bucket admits the job's requests, and the end of
+  its circuit breaker's cool-down. The job starts when that start is now. Otherwise
+  it waits and holds the slot for this round, so a lower-ranked job may take another
+  endpoint but not that slot.
 
 Limits. An endpoint runs at most `concurrency` jobs. Its requests per minute are
 enforced by a token bucket (GCRA) with a burst of `burst` requests. A job start books
-`requests_per_job` requests (a formalization and its semantic review). An HTTP 429
-pauses only that endpoint and halves its request rate, which recovers by a tenth
-of the configured rate per success.
+`requests_per_job` requests (a formalization and its semantic review).
+
+Rate limits. An HTTP 429 pauses only that endpoint for its Retry-After and halves its
+request rate. The other 429s of the same burst extend the pause but do not halve the
+rate again: those that arrive during the pause, and those whose request was sent
+before the previous 429 arrived. The rate regains a tenth of the configured rate per
+success, and another tenth every `RATE_RECOVERY_SECONDS` after the pause ends, so an
+endpoint that gets no jobs recovers too. When the rate rises, the requests booked but
+not yet due close up to the new spacing. An endpoint without a configured rate learns
+one from its requests of the last minute at its first 429, and drops it once the rate
+has recovered fully.
 
 Faults. After `failure_threshold` consecutive faults (HTTP 5xx, timeouts, refused
 connections) the endpoint's breaker opens: it gets no jobs for `cooldown_seconds`,
@@ -42,7 +57,11 @@ goes back to the queue, and where it goes next is again the earliest estimated f
 Escalation. A job walks through tiers of endpoints (`--escalate small,large`). A
 rejected answer moves it to the next tier, and the last tier's rejection fails it.
 When every endpoint of a job's tier has an open breaker, the job may also use the
-next tier's endpoints.
+next tier's endpoints. `start_at_tier` starts a job at a later tier, for a job that
+the earlier tiers rejected in an earlier run.
+
+Cancelling. A job that the batch stops before it ends (after Ctrl-C) goes back to the
+queue, and no fault is counted against it or its endpoint.
 """
 
 from __future__ import annotations
@@ -59,6 +78,7 @@ REJECTED = "rejected"  # the target was stored but failed a check or was not fai
 FAULT = "fault"  # the endpoint failed: HTTP 5xx, timeout or connection error
 RATE_LIMITED = "rate limited"  # the endpoint kept returning HTTP 429
 ERROR = "error"  # the job failed for a reason another endpoint would not fix
+CANCELLED = "cancelled"  # the batch stopped the job before it ended, so it stays pending
 
 # Final states of a job.
 DONE = "accepted"
@@ -80,6 +100,9 @@ JOB_FAULTS_BEFORE_AVOIDING = 2
 DEFAULT_RATE_LIMIT_PAUSE_SECONDS = 1.0
 MIN_RATE_FACTOR = 1 / 16
 RATE_RECOVERY_STEP = 0.1
+# Request limits are usually counted per minute, so a minute after the pause without
+# another 429 restores the full rate from any factor: ten steps of a tenth.
+RATE_RECOVERY_SECONDS = 6.0
 # Times closer than this count as equal, so float rounding never delays a start.
 TIME_EPSILON = 1e-9
 
@@ -155,6 +178,9 @@ class EndpointLimits:
 
     `requests_per_minute` None means no limit. `burst` is the number of requests the
     token bucket admits at once, and defaults to `concurrency * requests_per_job`.
+    `expected_seconds_configured` false means that `expected_seconds` is a default,
+    not an estimate of this endpoint, so the scheduler tries the endpoint before it
+    trusts the value.
     """
 
     name: str
@@ -164,6 +190,7 @@ class EndpointLimits:
     burst: int | None = None
     failure_threshold: int = 3
     cooldown_seconds: float = 30.0
+    expected_seconds_configured: bool = True
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -188,7 +215,9 @@ class TokenBucket:
     A request may go at time t when t >= tat - (burst - 1) * interval, where tat is
     the theoretical arrival time of the next request and interval = 60 / rate.
     Booking a request moves tat one interval on. `factor` scales the rate down after
-    a rate-limit answer.
+    a rate-limit answer. It recovers with time from `recovers_from` on, which
+    `recover_over_time(now)` applies. `book` and `slow_down` apply it themselves, and
+    `next_free` does not, because it also plans at times ahead of now.
     """
 
     def __init__(self, requests_per_minute: float | None, burst: int) -> None:
@@ -197,6 +226,10 @@ class TokenBucket:
         self.factor = 1.0
         self.tat = -math.inf
         self.recent: deque[float] = deque()  # booking times of the last minute, for a limit learned from a 429
+        self.learned = False  # whether requests_per_minute was learned from a 429 instead of configured
+        # The rate regains its next step RATE_RECOVERY_SECONDS after this time, which is the
+        # end of the latest pause moved on by each step taken, or infinity at the full rate.
+        self.recovers_from = math.inf
 
     @property
     def interval(self) -> float:
@@ -220,6 +253,7 @@ class TokenBucket:
 
     def book(self, now: float, count: int = 1) -> float:
         """Book `count` requests at the earliest time that admits them all, and return that time."""
+        self.recover_over_time(now)
         first = self.next_free(now, count)
         at = first
         for _ in range(count):
@@ -235,21 +269,61 @@ class TokenBucket:
         if self.requests_per_minute is not None:
             self.tat -= count * self.interval
 
-    def slow_down(self, now: float) -> None:
-        """Halve the rate. An unlimited bucket first takes as its limit the requests of the last
-        minute, or its burst when that is more."""
+    def slow_down(self, now: float, pause_end: float | None = None) -> None:
+        """Halve the rate, which starts to recover with time at `pause_end` (default `now`). An
+        unlimited bucket first takes as its limit the requests of the last minute, or its burst
+        when that is more."""
+        self.recover_over_time(now)
         if self.requests_per_minute is None:
             while self.recent and self.recent[0] < now - 60.0:
                 self.recent.popleft()
             self.requests_per_minute = float(max(self.burst, len(self.recent)))
+            self.learned = True
             self.tat = now
         old_interval = self.interval
         self.factor = max(MIN_RATE_FACTOR, self.factor / 2)
         # Bookings already made keep their places; only later ones are spaced wider.
         self.tat = max(self.tat, now) + (self.interval - old_interval)
+        self.recovers_from = now if pause_end is None else pause_end
 
-    def recover(self) -> None:
-        self.factor = min(1.0, self.factor + RATE_RECOVERY_STEP)
+    def delay_recovery(self, pause_end: float) -> None:
+        """Start the recovery with time no earlier than `pause_end`, for a pause made longer."""
+        if self.factor < 1.0:
+            self.recovers_from = max(self.recovers_from, pause_end)
+
+    def recover(self, now: float) -> None:
+        """Regain a step of the rate after a success."""
+        self.recover_over_time(now)
+        self._raise_factor(RATE_RECOVERY_STEP, now)
+
+    def recover_over_time(self, now: float) -> None:
+        """Regain a step of the rate for every `RATE_RECOVERY_SECONDS` from the end of the pause to `now`."""
+        if self.factor >= 1.0 or now < self.recovers_from + RATE_RECOVERY_SECONDS:
+            return
+        steps = math.floor((now - self.recovers_from) / RATE_RECOVERY_SECONDS)
+        self.recovers_from += steps * RATE_RECOVERY_SECONDS
+        self._raise_factor(steps * RATE_RECOVERY_STEP, now)
+
+    def next_recovery(self) -> float:
+        """Return when the rate next regains a step with time, or infinity at the full rate."""
+        return self.recovers_from + RATE_RECOVERY_SECONDS if self.factor < 1.0 else math.inf
+
+    def _raise_factor(self, amount: float, now: float) -> None:
+        old_interval = self.interval
+        # Rounding keeps five steps of a tenth from stopping just short of 1.0.
+        self.factor = min(1.0, round(self.factor + amount, 9))
+        if old_interval > 0 and self.tat > now:
+            # The bookings not yet due were spaced at the old interval, so they close up.
+            self.tat = now + (self.tat - now) * self.interval / old_interval
+        if self.factor < 1.0:
+            return
+        self.recovers_from = math.inf
+        if self.learned:
+            # The limit was a guess from one minute of traffic, so the endpoint goes back
+            # to no limit, as configured, until the next 429 teaches it again.
+            self.requests_per_minute = None
+            self.learned = False
+            self.tat = -math.inf
 
 
 class CircuitBreaker:
@@ -311,6 +385,8 @@ class EndpointState:
     answered: int = 0
     faults: int = 0
     rate_limited: int = 0
+    rate_limited_at: float = -math.inf  # when the latest 429 arrived
+    started: int = 0  # jobs started here, retries included
 
     def __post_init__(self) -> None:
         limits = self.limits
@@ -328,6 +404,7 @@ class EndpointState:
 
         `tat` is the token bucket's planned arrival time when jobs were planned here before.
         """
+        self.bucket.recover_over_time(now)
         start = max(now, self.paused_until, self.bucket.next_free(now, self.requests_per_job, tat))
         if self.breaker.state == OPEN:
             start = max(start, self.breaker.reopens_at())
@@ -347,8 +424,16 @@ class EndpointState:
         capacity = self.breaker.capacity(now, self.limits.concurrency)
         return len(self.running) < capacity and self.earliest_start(now) <= now + TIME_EPSILON
 
+    @property
+    def estimate_known(self) -> bool:
+        """Whether `expected_seconds` is configured or measured here, rather than a default."""
+        return self.limits.expected_seconds_configured or self.answered > 0
+
     def observe_duration(self, seconds: float) -> None:
-        self.expected_seconds += DURATION_SMOOTHING * (seconds - self.expected_seconds)
+        if self.estimate_known:
+            self.expected_seconds += DURATION_SMOOTHING * (seconds - self.expected_seconds)
+        else:
+            self.expected_seconds = seconds
         self.busy_seconds += seconds
         self.answered += 1
 
@@ -447,24 +532,40 @@ class ListScheduler:
         kept = [name for name in names if state.faulted_on.get(name, 0) < JOB_FAULTS_BEFORE_AVOIDING]
         return kept or names
 
-    def job_seconds(self, state: JobState, endpoint: EndpointState) -> float:
+    def expected_seconds(self, endpoint: EndpointState, now: float) -> float:
+        """Return the seconds per job that planning assumes on an endpoint.
+
+        An endpoint whose estimate is a default counts as the fastest known estimate, or
+        its default when that is faster, so that it gets tried. Its running jobs have
+        already lasted their elapsed time, so the result is never below that.
+        """
+        if endpoint.estimate_known:
+            return endpoint.expected_seconds
+        known = [other.expected_seconds for other in self.endpoints.values() if other.estimate_known]
+        elapsed = [now - self.jobs[job_id].started_at for job_id in endpoint.running]
+        return max([min([endpoint.expected_seconds, *known]), *elapsed])
+
+    def job_seconds(self, state: JobState, endpoint: EndpointState, now: float) -> float:
         """Return the expected duration of a job on an endpoint: its share of requests still to send."""
         cached = min(state.cached.get(endpoint.name, 0), self.requests_per_job - 1)
-        return endpoint.expected_seconds * (self.requests_per_job - cached) / self.requests_per_job
+        return self.expected_seconds(endpoint, now) * (self.requests_per_job - cached) / self.requests_per_job
 
     def ranks(self, now: float) -> dict[str, float]:
+        seconds = {name: self.expected_seconds(endpoint, now) for name, endpoint in self.endpoints.items()}
         durations = {}
         for job_id, state in self.jobs.items():
             tier = self.tiers[min(state.tier, len(self.tiers) - 1)]
-            durations[job_id] = sum(self.endpoints[name].expected_seconds for name in tier) / len(tier)
+            durations[job_id] = sum(seconds[name] for name in tier) / len(tier)
         return self.graph.upward_ranks(durations)
 
     def next_event(self, now: float) -> float | None:
-        """Return when a waiting job could next start without any running job finishing, or None."""
+        """Return when a waiting job could next start without any running job finishing, or an
+        endpoint's request rate next recovers, or None."""
         if not self.ready_jobs():
             return None
         times = [endpoint.earliest_start(now) for endpoint in self.endpoints.values()]
-        later = [time for time in times if time > now + TIME_EPSILON]
+        times += [endpoint.bucket.next_recovery() for endpoint in self.endpoints.values()]
+        later = [time for time in times if now + TIME_EPSILON < time < math.inf]
         return min(later) if later else None
 
     # --- events -------------------------------------------------------------
@@ -488,7 +589,7 @@ class ListScheduler:
             name, start = best
             endpoint = self.endpoints[name]
             heapq.heappop(slots[name])
-            heapq.heappush(slots[name], start + self.job_seconds(state, endpoint))
+            heapq.heappush(slots[name], start + self.job_seconds(state, endpoint, now))
             planned_tat[name] = endpoint.bucket.tat_after(start, self.requests_per_job, planned_tat[name])
             if start <= now + TIME_EPSILON and endpoint.can_start_now(now):
                 started.append(self._start(state, endpoint, now))
@@ -497,19 +598,20 @@ class ListScheduler:
     def _earliest_finish(
         self, state: JobState, slots: dict[str, list[float]], planned_tat: dict[str, float], now: float
     ) -> tuple[str, float] | None:
-        best: tuple[float, float, str] | None = None
+        best: tuple[float, float, int, str] | None = None
         for name in self.eligible(state, now):
             endpoint = self.endpoints[name]
             if not slots[name]:
                 continue
             start = max(slots[name][0], endpoint.earliest_start(now, planned_tat[name]))
-            candidate = (start + self.job_seconds(state, endpoint), start, name)
+            candidate = (start + self.job_seconds(state, endpoint, now), start, _tie_order(endpoint), name)
             if best is None or candidate < best:
                 best = candidate
-        return (best[2], best[1]) if best else None
+        return (best[3], best[1]) if best else None
 
     def _start(self, state: JobState, endpoint: EndpointState, now: float) -> Assignment:
-        endpoint.running[state.job.id] = now + self.job_seconds(state, endpoint)
+        endpoint.running[state.job.id] = now + self.job_seconds(state, endpoint, now)
+        endpoint.started += 1
         endpoint.bucket.book(now, self.requests_per_job)
         state.running_on = endpoint.name
         state.started_at = now
@@ -524,6 +626,7 @@ class ListScheduler:
 
         `kept_answers` counts the responses of the job that the response cache keeps.
         After a fault, a retry on the same endpoint reads them back, so it is expected to be shorter.
+        A CANCELLED job goes back to the queue without counting against the endpoint.
         """
         state = self.jobs[job_id]
         if state.running_on is None:
@@ -535,7 +638,7 @@ class ListScheduler:
 
         if outcome in (ACCEPTED, REJECTED, ERROR):
             endpoint.breaker.record_success()
-            endpoint.bucket.recover()
+            endpoint.bucket.recover(now)
             # A run that began with cached answers sent fewer requests, so scale its
             # duration up to a whole job before it joins the endpoint's estimate.
             remaining = self.requests_per_job - state.credit
@@ -558,7 +661,7 @@ class ListScheduler:
             else:
                 state.cached.pop(endpoint.name, None)
             self._requeue_after_fault(state, endpoint, outcome, now)
-        else:
+        elif outcome != CANCELLED:
             raise SchedulingError(f"unknown outcome {outcome!r}")
 
     def _requeue_after_fault(self, state: JobState, endpoint: EndpointState, outcome: str, now: float) -> None:
@@ -570,19 +673,44 @@ class ListScheduler:
         if state.faults >= self.fault_limit:
             state.status = FAILED
 
-    def record_rate_limit(self, name: str, now: float, seconds: float | None) -> None:
-        """Pause an endpoint after a rate-limit answer for `seconds` (Retry-After) and halve its request rate."""
+    def record_rate_limit(self, name: str, now: float, seconds: float | None, sent_at: float | None = None) -> None:
+        """Pause an endpoint after a rate-limit answer for `seconds` (Retry-After), and halve its
+        request rate unless the answer belongs to the burst of an earlier one.
+
+        `sent_at` is when the rate-limited request was sent, if known.
+        """
         endpoint = self.endpoints[name]
         endpoint.rate_limited += 1
         wait = DEFAULT_RATE_LIMIT_PAUSE_SECONDS if seconds is None else max(0.0, seconds)
+        same_burst = now < endpoint.paused_until or (sent_at is not None and sent_at < endpoint.rate_limited_at)
         endpoint.paused_until = max(endpoint.paused_until, now + wait)
-        endpoint.bucket.slow_down(now)
+        endpoint.rate_limited_at = now
+        if same_burst:
+            endpoint.bucket.delay_recovery(endpoint.paused_until)
+        else:
+            endpoint.bucket.slow_down(now, endpoint.paused_until)
+
+    def start_at_tier(self, job_id: str, tier: int) -> None:
+        """Move a pending job to a later escalation tier before it runs, such as a job that the
+        models of the earlier tiers rejected in an earlier run."""
+        if not 0 <= tier < len(self.tiers):
+            raise SchedulingError(f"job {job_id!r}: tier {tier} is not one of the {len(self.tiers)} escalation tiers")
+        state = self.jobs[job_id]
+        state.tier = max(state.tier, tier)
 
     def settle(self, job_id: str, status: str, reason: str = "") -> None:
         """Mark a pending job as settled without running it, such as one accepted in an earlier run."""
         state = self.jobs[job_id]
         state.status = status
         state.reason = reason
+
+
+def _tie_order(endpoint: EndpointState) -> int:
+    """Order endpoints of equal estimated finish: untried first, so it gets a job, then known
+    estimates, then endpoints whose first jobs still run, whose estimate is only a guess."""
+    if endpoint.estimate_known:
+        return 1
+    return 0 if endpoint.started == 0 else 2
 
 
 # --- analysis ---------------------------------------------------------------------

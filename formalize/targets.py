@@ -10,6 +10,8 @@ CHECKED = "checked"  # every check passed and Lean compiled the file
 DRAFT = "draft"  # every check that ran passed, but Lean did not compile the file
 FAILED = "failed"
 TARGET_STATUSES: tuple[str, ...] = (CHECKED, DRAFT, FAILED)
+# The start of the status reason of an attempt that failed because a request to the model failed.
+REQUEST_FAILED_REASON = "a request to the model failed"
 
 
 def latest_with_status(targets: Sequence[LeanTarget], *statuses: str) -> LeanTarget | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -16,13 +18,16 @@ from pathlib import Path
 import pytest
 
 import formalize.batch as batch_module
+import formalize.scheduler as scheduler_module
 from commands.services import ReopeningStore
 from formalize.batch import (
     ACCEPTED_STATUS,
     FAILED_STATUS,
+    NOT_RUN_STATUS,
     SKIPPED_STATUS,
     BatchRunner,
     FormalizerAttempt,
+    RequestGate,
     build_job_graph,
     formalizer_builder,
     job_needs,
@@ -32,7 +37,7 @@ from formalize.endpoints import Endpoint
 from formalize.lean_project import LeanProject, bundled_lean_template
 from formalize.llm_cache import ResponseCache
 from formalize.pricing import ModelPrice
-from formalize.scheduler import ACCEPTED, FAULT
+from formalize.scheduler import ACCEPTED, FAULT, EndpointLimits, Job, JobGraph, ListScheduler
 from kg.models import Entity
 from kg.store import GraphStore
 from retrieval.models import SIMILARITY, TERM, Dependency, DependencyContext
@@ -236,6 +241,22 @@ def test_rerun_skips_accepted_targets(store, tmp_path, chapter, servers):
     assert report.count(ACCEPTED_STATUS) == 1
 
 
+def test_rerun_skips_tier_that_rejected(store, tmp_path, chapter, servers):
+    first_small = start(servers, SimulatedModel("small-model", unfaithful={"Lemma 1.4"}))
+    runner(store, tmp_path, [endpoint("small", first_small)], cache=True).run(chapter[1])
+    small = start(servers, SimulatedModel("small-model", unfaithful={"Lemma 1.4"}))
+    large = start(servers, SimulatedModel("large-model"))
+    endpoints = [endpoint("small", small), endpoint("large", large)]
+
+    report = runner(store, tmp_path, endpoints, cache=True, tiers=[["small"], ["large"]]).run(chapter[1])
+
+    result = next(result for result in report.results if result.entity.label == "Lemma 1.4")
+    assert result.status == ACCEPTED_STATUS
+    assert [attempt.endpoint for attempt in result.attempts] == ["large"]
+    assert requests_about(small, FORMALIZE) == [], "the small model is not asked again"
+    assert report.count(SKIPPED_STATUS) == 6
+
+
 def test_cache_makes_rerun_free(store, tmp_path, chapter, servers):
     server = start(servers, SimulatedModel("m"))
     runner(store, tmp_path, [endpoint("only", server)], cache=True).run(chapter[1])
@@ -262,6 +283,22 @@ def test_batch_reads_each_items_targets_once(store, tmp_path, chapter, servers, 
     # Later prompts still saw the Lean code the batch wrote, through the remembered targets.
     later = [request for request in server.requests if request_kind(request) == FORMALIZE][-1]
     assert "namespace Sim." in later.body["messages"][-1]["content"]
+
+
+def test_unconfigured_endpoints_all_tried(store, tmp_path, chapter, servers):
+    names = ["small", "mid", "large"]
+    endpoints = []
+    for name in names:
+        server = start(servers, SimulatedModel(f"{name}-model", latency_seconds=0.02))
+        # No expected_seconds: the batch measures each endpoint instead.
+        endpoints.append(Endpoint(name, server.base_url, f"{name}-model", concurrency=2, timeout_seconds=5.0))
+
+    report = runner(store, tmp_path, endpoints).run(chapter[1])
+
+    usage = {usage.name: usage for usage in report.endpoints}
+    assert report.count(ACCEPTED_STATUS) == 7
+    for name in names:
+        assert usage[name].accepted >= 1, f"endpoint {name} ran no job"
 
 
 class LazyServices:
@@ -400,6 +437,50 @@ def test_rate_limit_slows_only_that_endpoint(store, tmp_path, chapter, servers):
     first_item = item_label(limited.requests[0])
     result = next(result for result in report.results if result.entity.label == first_item)
     assert [attempt.endpoint for attempt in result.attempts] == ["limited"], "the job stayed on its endpoint"
+
+
+def test_429_burst_does_not_sideline_endpoint(tmp_path, servers, monkeypatch):
+    monkeypatch.setattr(scheduler_module, "RATE_RECOVERY_SECONDS", 0.01)
+    book, contexts = synthetic_chapter("wide", definitions=6, lemmas=10, exercises=6, seed=2)
+    # The first six requests get HTTP 429: three at once, then their three retries.
+    limited = start(servers, SimulatedModel("limited-model", 0.05, rate_limited_requests=6, retry_after="0.01"))
+    steady = start(servers, SimulatedModel("steady-model", 0.05))
+    endpoints = [
+        endpoint("limited", limited, concurrency=3, expected_seconds=0.1),
+        endpoint("steady", steady, concurrency=3, expected_seconds=0.1),
+    ]
+    wide_store = LadybugStore(tmp_path / "wide.lbdb")
+    wide_store.write_book(book)
+    try:
+        report = runner(wide_store, tmp_path, endpoints).run(contexts)
+    finally:
+        wide_store.close()
+
+    usage = {usage.name: usage for usage in report.endpoints}
+    assert report.count(ACCEPTED_STATUS) == 22
+    assert usage["limited"].rate_limited == 6
+    assert usage["limited"].accepted >= 22 // 4, "the endpoint takes jobs again once its rate recovers"
+    assert report.actual_seconds < 10, "no request keeps waiting at the rate of the burst"
+
+
+def test_waiting_request_follows_recovering_rate(monkeypatch):
+    monkeypatch.setattr(scheduler_module, "RATE_RECOVERY_SECONDS", 0.05)
+    scheduler = ListScheduler(JobGraph([Job("a")]), [EndpointLimits("rl", requests_per_minute=60, burst=1)])
+    started = time.monotonic()
+    gate = RequestGate("rl", scheduler, threading.Lock(), lambda: time.monotonic() - started)
+    scheduler.endpoints["rl"].bucket.book(0.0)
+    for _ in range(4):  # four bursts: one request every 16 s, and the bucket's next slot 16 s away
+        scheduler.record_rate_limit("rl", time.monotonic() - started, 0.0)
+    gate.begin_job()
+    gate.before_request()
+    gate.before_request()  # the two requests booked when the job started
+
+    waited = time.monotonic()
+    gate.before_request()
+    waited = time.monotonic() - waited
+
+    assert scheduler.endpoints["rl"].bucket.factor == 1.0
+    assert waited < 5.0, "the request goes at the recovered rate, not at the 16 s it would have been booked for"
 
 
 # --- killing and resuming -------------------------------------------------------------
@@ -544,3 +625,127 @@ def test_rate_limit_wait_does_not_spin(store, tmp_path, chapter, servers, monkey
     assert report.count(ACCEPTED_STATUS) == 7
     assert report.actual_seconds > 1.0, "the rate limit spaces the seven jobs"
     assert len(calls) < 100, "the loop sleeps until the token bucket admits the next job"
+
+
+# --- Ctrl-C ---------------------------------------------------------------------------
+
+# Runs a batch as the formalize command does: stop the Attempt, close the store, then
+# print the report, here as one JSON line.
+_INTERRUPTED_SCRIPT = textwrap.dedent(
+    """
+    import json, shutil, sys
+    from pathlib import Path
+    shutil.which = lambda name, *args, **kwargs: None
+    from formalize.batch import BatchRunner, FormalizerAttempt, formalizer_builder
+    from formalize.endpoints import Endpoint
+    from formalize.lean_project import LeanProject, bundled_lean_template
+    from kg.ladybug_store import LadybugStore
+    from tests.formalize.scripted_model import synthetic_chapter
+
+    home, base_url = Path(sys.argv[1]), sys.argv[2]
+    _, contexts = synthetic_chapter("syn", definitions=2, lemmas=3, exercises=2, seed=1)
+    store = LadybugStore(home / "graph.lbdb")
+    attempt = FormalizerAttempt(store, formalizer_builder(LeanProject(home / "lean", bundled_lean_template()), {}, 0))
+    only = Endpoint("only", base_url, "m", concurrency=2, expected_seconds=0.05, timeout_seconds=120)
+    try:
+        report = BatchRunner(store, [only], attempt).run(contexts)
+    finally:
+        attempt.stop()
+        store.close()
+    statuses = {result.entity.label: result.status for result in report.results}
+    print(json.dumps({"interrupted": report.interrupted, "finished": report.finished,
+                      "stop_reason": report.stop_reason, "statuses": statuses}), flush=True)
+    """
+)
+
+
+def start_batch_process(tmp_path: Path, chapter, server: FakeOpenAI) -> subprocess.Popen:
+    home = tmp_path / "home"
+    home.mkdir()
+    with LadybugStore(home / "graph.lbdb") as setup:
+        setup.write_book(chapter[0])
+    return subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED_SCRIPT, str(home), server.base_url],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def read_line(process: subprocess.Popen, seconds: float) -> str:
+    """Return the process's next stdout line, or "" when none comes within `seconds`."""
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    return process.stdout.readline() if ready else ""
+
+
+def test_ctrl_c_returns_report(tmp_path, chapter, servers):
+    server = start(servers, SimulatedModel("m", latency_seconds=0.5))
+    process = start_batch_process(tmp_path, chapter, server)
+    try:
+        assert wait_until(lambda: requests_about(server, FORMALIZE) or process.poll() is not None)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert process.returncode == 0, err
+    report = json.loads(out)
+    assert report["interrupted"] is True
+    assert report["finished"] is False
+    assert "interrupted" in report["stop_reason"]
+    assert set(report["statuses"].values()) <= {ACCEPTED_STATUS, NOT_RUN_STATUS}
+    assert list(report["statuses"].values()).count(NOT_RUN_STATUS) >= 5
+    assert requests_about(server, REVIEW) == [], "no request is sent after Ctrl-C"
+    assert "is closed" not in err
+    assert "Traceback" not in err
+
+
+def test_second_ctrl_c_stops_without_waiting(tmp_path, chapter, servers):
+    fast = SimulatedModel("m")
+    hanging = SimulatedModel("m", latency_seconds=60.0)
+
+    def responder(request):
+        hangs = item_label(request) == "Definition 1.1" and request_kind(request) == REVIEW
+        return (hanging if hangs else fast)(request)
+
+    server = FakeOpenAI().start()
+    servers.append(server)
+    for _ in range(200):
+        server.push_responder(responder)
+    process = start_batch_process(tmp_path, chapter, server)
+    try:
+        assert wait_until(lambda: "Definition 1.1" in requests_about(server, REVIEW) or process.poll() is not None)
+        assert wait_until(lambda: "Definition 1.2" in requests_about(server, REVIEW), seconds=5)
+        time.sleep(0.5)  # the answer to the review of Definition 1.2 is stored
+        process.send_signal(signal.SIGINT)
+        waiting = read_line(process, 1.0)
+        process.send_signal(signal.SIGINT)
+        line = read_line(process, 10.0)
+        # The hanging request ends when the server closes, and the process then exits.
+        server.close()
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert waiting == "", "the first Ctrl-C waits for the request in flight"
+    report = json.loads(line)
+    assert report["interrupted"] is True
+    assert report["statuses"]["Definition 1.2"] == ACCEPTED_STATUS
+    assert report["statuses"]["Definition 1.1"] == NOT_RUN_STATUS
+    assert process.returncode == 0, err
+    assert "press Ctrl-C again" in err
+    assert "is closed" not in err
+    assert "Traceback" not in err

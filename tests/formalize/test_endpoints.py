@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from formalize.endpoints import EndpointConfigError, escalation_tiers, load_endpoints
+from formalize.endpoints import DEFAULT_EXPECTED_SECONDS, EndpointConfigError, escalation_tiers, load_endpoints
 from formalize.pricing import ModelPrice
 
 VALID = """
@@ -47,6 +47,17 @@ def test_valid_file_parsed(tmp_path):
     assert large.price is None
 
 
+def test_expected_seconds_configured_or_default(tmp_path):
+    small, large = load_endpoints(write(tmp_path, VALID), environ={"SMALL_KEY": "k1"})
+
+    configured = small.limits()
+    default = large.limits()
+
+    assert (configured.expected_seconds, configured.expected_seconds_configured) == (12.0, True)
+    assert large.expected_seconds is None
+    assert (default.expected_seconds, default.expected_seconds_configured) == (DEFAULT_EXPECTED_SECONDS, False)
+
+
 def test_api_key_not_in_repr(tmp_path):
     endpoints = load_endpoints(write(tmp_path, VALID), environ={"SMALL_KEY": "k1"})
 
@@ -72,6 +83,8 @@ def test_api_key_not_in_repr(tmp_path):
         ('[[endpoints]]\nname = "a"\nbase_url = "http://x/v1"\nmodel = "m"\n'
          '[[endpoints]]\nname = "a"\nbase_url = "http://y/v1"\nmodel = "m"\n', "appears twice"),
         ('[[endpoints]]\nbase_url = "http://x/v1"\nmodel = "m"\n', "missing name in endpoint number 1"),
+        ('[[endpoints]]\nname = "a"\nbase_url = "http://x/v1"\nmodel = "m"\nexpected_seconds = 0\n',
+         "invalid expected_seconds 0 in endpoint 'a'"),
         ('[llm]\nmodel = "m"\n', "has no [[endpoints]] entries"),
         ("endpoints = [", "invalid TOML"),
     ],

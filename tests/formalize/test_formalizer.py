@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from formalize.checks import is_rejection
 from formalize.formalizer import CHECKED, DRAFT, FAILED, Formalizer, formalization_prompt
 from formalize.lean_project import LeanProject, bundled_lean_template
 from formalize.llm import LlmClient, LlmSettings
@@ -564,3 +565,44 @@ def test_parse_failure_reason_not_repeated(formalizer: Formalizer, fake_openai: 
 
     assert target.status_reason.startswith("the answer could not be parsed (")
     assert target.status_reason.lower().count("could not be parsed") == 1
+
+
+# --- which stored attempts are rejections ------------------------------------------
+
+CHEATING = dict(ANSWER, lean_code=LEAN_CODE.replace("namespace", "axiom everything : False\n\nnamespace", 1))
+SERVER_ERROR = {"error": {"message": "overloaded", "type": "server_error"}}
+
+
+@pytest.mark.parametrize(
+    ("replies", "repair_rounds", "rejection"),
+    [
+        ([ANSWER, WEAKER], 0, True),
+        ([CHEATING], 0, True),
+        (["I cannot do this."], 0, True),
+        ([ANSWER, FAITHFUL], 0, False),
+        ([ANSWER, 500], 0, False),
+        ([ANSWER, "Looks fine to me."], 0, False),
+        (["not an answer", 503], 1, False),
+    ],
+    ids=["weaker verdict", "structure failed", "unparsable answer", "accepted", "review request failed",
+         "unreadable review", "repair request failed"],
+)
+def test_rejection_only_for_judged_answers(
+    store: GraphStore, fake_openai: FakeOpenAI, tmp_path: Path, no_lake, replies, repair_rounds, rejection
+):
+    for reply in replies:
+        if isinstance(reply, int):
+            fake_openai.push(reply, SERVER_ERROR)
+        elif isinstance(reply, str):
+            fake_openai.push_answer(reply)
+        else:
+            push_json(fake_openai, reply)
+    formalizer = build_formalizer(store, fake_openai, tmp_path / "lean", repair_rounds=repair_rounds)
+
+    try:
+        formalizer.run(theorem_context(sample_book()))
+    except LlmError:
+        pass  # a failed repair request raises after storing the attempt
+
+    (stored,) = store.targets(THEOREM_ID)
+    assert is_rejection(stored) is rejection

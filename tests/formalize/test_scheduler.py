@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+import formalize.scheduler as scheduler_module
 from formalize.scheduler import (
     ACCEPTED,
+    CANCELLED,
     CLOSED,
     DONE,
     FAILED,
@@ -438,3 +440,237 @@ def test_layered_bound_counts_late_jobs():
     assert bound.throughput == pytest.approx(5.0, rel=1e-6)
     assert bound.layered == pytest.approx(6.0, rel=1e-6)
     assert simulate(graph, endpoints) == pytest.approx(bound.seconds)
+
+
+# --- endpoints without a configured estimate ---------------------------------------
+
+
+def unconfigured(name: str, concurrency: int = 1) -> EndpointLimits:
+    """An endpoint whose seconds per job were not configured, so 60 s is only a default."""
+    return EndpointLimits(name, concurrency=concurrency, expected_seconds=60.0, expected_seconds_configured=False)
+
+
+def test_untried_endpoints_each_get_job():
+    graph = JobGraph([Job("a"), Job("b", ("a",), order=1), Job("c", ("b",), order=2)])
+    scheduler = ListScheduler(graph, [unconfigured("small"), unconfigured("mid"), unconfigured("large")])
+
+    [first] = scheduler.dispatch(0.0)
+    scheduler.complete("a", ACCEPTED, 5.0)
+    [second] = scheduler.dispatch(5.0)
+    scheduler.complete("b", ACCEPTED, 7.0)
+    [third] = scheduler.dispatch(7.0)
+
+    assert first.endpoint == "large", "with nothing measured, ties go by name"
+    assert second.endpoint == "mid", "an untried endpoint counts as fast as the measured one and wins the tie"
+    assert third.endpoint == "small"
+
+
+def test_configured_estimate_keeps_endpoint_untried():
+    graph = JobGraph([Job("a"), Job("b", ("a",), order=1)])
+    endpoints = [
+        EndpointLimits("fast", expected_seconds=1.0),
+        EndpointLimits("slow", expected_seconds=60.0),
+    ]
+    scheduler = ListScheduler(graph, endpoints)
+
+    [first] = scheduler.dispatch(0.0)
+    scheduler.complete("a", ACCEPTED, 1.0)
+    [second] = scheduler.dispatch(1.0)
+
+    assert (first.endpoint, second.endpoint) == ("fast", "fast"), "a configured 60 s is an estimate, not a default"
+
+
+def test_first_duration_replaces_default():
+    scheduler = ListScheduler(JobGraph([Job("a")]), [unconfigured("new")])
+    scheduler.dispatch(0.0)
+
+    scheduler.complete("a", ACCEPTED, 4.0)
+
+    assert scheduler.endpoints["new"].expected_seconds == pytest.approx(4.0)
+
+
+def test_configured_estimate_smoothed_after_first_job():
+    scheduler = ListScheduler(JobGraph([Job("a")]), [EndpointLimits("known", expected_seconds=60.0)])
+    scheduler.dispatch(0.0)
+
+    scheduler.complete("a", ACCEPTED, 4.0)
+
+    assert scheduler.endpoints["known"].expected_seconds == pytest.approx(60.0 + 0.3 * (4.0 - 60.0))
+
+
+def test_running_first_job_loses_ties():
+    graph = JobGraph([Job("a"), Job("b", order=1), Job("c", order=2)])
+    scheduler = ListScheduler(graph, [unconfigured("fresh"), EndpointLimits("known", expected_seconds=2.0)])
+    started = scheduler.dispatch(0.0)
+
+    scheduler.complete("b", ACCEPTED, 2.0)
+    [after_tie] = scheduler.dispatch(2.0)
+
+    assert [(a.job_id, a.endpoint) for a in started] == [("a", "fresh"), ("b", "known")]
+    assert after_tie.endpoint == "known", "c does not wait for fresh, whose first job has no measured end"
+
+
+def test_overdue_first_job_raises_estimate():
+    endpoints = [unconfigured("fresh", concurrency=2), EndpointLimits("known", expected_seconds=2.0)]
+    scheduler = ListScheduler(JobGraph([Job("a")]), endpoints)
+    [first] = scheduler.dispatch(0.0)
+
+    early = scheduler.expected_seconds(scheduler.endpoints["fresh"], 1.0)
+    overdue = scheduler.expected_seconds(scheduler.endpoints["fresh"], 10.0)
+
+    assert first.endpoint == "fresh"
+    assert early == pytest.approx(2.0), "as fast as the fastest known estimate"
+    assert overdue == pytest.approx(10.0), "a job running for 10 s takes at least 10 s"
+
+
+def test_simulation_of_configured_endpoints_unchanged():
+    # Two configured endpoints: the same hand schedule as before untried endpoints existed.
+    graph = chain_and_fan()
+    endpoints = [
+        EndpointLimits("fast", concurrency=1, expected_seconds=1.0),
+        EndpointLimits("slow", concurrency=1, expected_seconds=2.5),
+    ]
+
+    assert simulate(graph, endpoints) == pytest.approx(5.0)
+
+
+# --- rate-limit bursts and recovery --------------------------------------------------
+
+
+def test_same_burst_429s_halve_once():
+    scheduler = ListScheduler(JobGraph([Job("a")]), [EndpointLimits("rl", concurrency=3, requests_per_minute=600)])
+
+    for now in (0.0, 0.1, 0.2):
+        scheduler.record_rate_limit("rl", now, 1.0)
+
+    assert scheduler.endpoints["rl"].bucket.factor == 0.5
+    assert scheduler.endpoints["rl"].paused_until == pytest.approx(1.2)
+    assert scheduler.endpoints["rl"].rate_limited == 3
+
+
+def test_429_of_request_sent_earlier_halves_once():
+    scheduler = ListScheduler(JobGraph([Job("a")]), [EndpointLimits("rl", concurrency=3, requests_per_minute=600)])
+
+    scheduler.record_rate_limit("rl", 0.0, 0.0, sent_at=-0.5)
+    scheduler.record_rate_limit("rl", 0.4, 0.0, sent_at=-0.4)  # after the pause, but sent before the first 429
+    same_burst = scheduler.endpoints["rl"].bucket.factor
+    scheduler.record_rate_limit("rl", 1.0, 0.0, sent_at=0.6)  # sent after the previous 429 arrived
+
+    assert same_burst == 0.5
+    assert scheduler.endpoints["rl"].bucket.factor == 0.25
+
+
+def test_rate_recovers_without_successes(monkeypatch):
+    monkeypatch.setattr(scheduler_module, "RATE_RECOVERY_SECONDS", 6.0)
+    bucket = TokenBucket(requests_per_minute=600, burst=2)
+    for pause_end in (1.0, 2.0, 3.0, 4.0):
+        bucket.slow_down(pause_end - 1.0, pause_end)
+
+    bucket.recover_over_time(4.0 + 59.9)
+    almost = bucket.factor
+    bucket.recover_over_time(4.0 + 60.0)
+
+    assert almost == pytest.approx(1 / 16 + 0.9)
+    assert bucket.factor == 1.0, "a minute after the pause restores the full rate"
+
+
+def test_rate_recovery_waits_for_longer_pause():
+    scheduler = ListScheduler(JobGraph([Job("a")]), [EndpointLimits("rl", requests_per_minute=600)])
+    scheduler.record_rate_limit("rl", 0.0, 1.0)
+    scheduler.record_rate_limit("rl", 0.5, 30.0)  # the same burst pauses until 30.5 s
+
+    scheduler.endpoints["rl"].bucket.recover_over_time(30.0)
+
+    assert scheduler.endpoints["rl"].bucket.factor == 0.5, "no recovery before the pause ends"
+
+
+def test_learned_limit_forgotten_after_recovery():
+    bucket = TokenBucket(requests_per_minute=None, burst=6)
+    bucket.book(0.0, 6)
+    bucket.slow_down(0.0, 0.5)
+
+    learned = bucket.requests_per_minute
+    bucket.recover_over_time(0.5 + 5 * scheduler_module.RATE_RECOVERY_SECONDS)
+
+    assert learned == 6.0
+    assert bucket.factor == 1.0
+    assert bucket.requests_per_minute is None, "the endpoint is unlimited again, as configured"
+    assert bucket.next_free(40.0, 100) == 40.0
+
+
+def test_recovery_closes_up_bookings(monkeypatch):
+    monkeypatch.setattr(scheduler_module, "RATE_RECOVERY_SECONDS", 6.0)
+    bucket = TokenBucket(requests_per_minute=60, burst=1)
+    bucket.slow_down(0.0, 0.0)  # one request every 2 s
+    bucket.book(0.0, 5)
+
+    before = bucket.next_free(5.9)
+    bucket.recover_over_time(6.0)  # the first step: 0.6 of the rate
+    after = bucket.next_free(6.0)
+
+    assert before == pytest.approx(19.0)
+    assert after == pytest.approx(6.0 + 13.0 * 0.5 / 0.6), "the bookings not yet due are spaced at the new rate"
+
+
+def test_next_event_at_rate_recovery(monkeypatch):
+    monkeypatch.setattr(scheduler_module, "RATE_RECOVERY_SECONDS", 6.0)
+    limits = EndpointLimits("rl", expected_seconds=1.0, requests_per_minute=60, burst=2)
+    scheduler = ListScheduler(JobGraph([Job("a")]), [limits])
+    scheduler.endpoints["rl"].bucket.book(0.0, 40)
+    scheduler.record_rate_limit("rl", 0.0, 1.0)
+
+    wake = scheduler.next_event(0.5)
+
+    assert scheduler.endpoints["rl"].earliest_start(0.5) > 30.0, "at the current rate"
+    assert wake == pytest.approx(7.0), "the rate regains a step 6 s after the pause"
+
+
+def test_rate_limited_endpoint_gets_jobs_again():
+    # Three concurrent 429s, then three more for the retries sent after the pause.
+    graph = JobGraph([Job(f"j{index}", order=index) for index in range(12)])
+    endpoints = [
+        EndpointLimits("limited", concurrency=3, expected_seconds=1.0),
+        EndpointLimits("steady", concurrency=3, expected_seconds=1.0),
+    ]
+    scheduler = ListScheduler(graph, endpoints)
+    first = scheduler.dispatch(0.0)
+    for now in (0.01, 0.02, 0.03):
+        scheduler.record_rate_limit("limited", now, 0.01, sent_at=0.0)
+    for now in (0.05, 0.06, 0.07):
+        scheduler.record_rate_limit("limited", now, 0.01, sent_at=0.04)
+    for assignment in first:
+        scheduler.complete(assignment.job_id, ACCEPTED, 1.0)
+
+    later = scheduler.dispatch(61.0)
+
+    assert [a.endpoint for a in first].count("limited") == 3
+    assert scheduler.endpoints["limited"].bucket.requests_per_minute is None
+    assert [a.endpoint for a in later].count("limited") == 3, "a minute after the burst it takes jobs again"
+
+
+# --- cancelled jobs and tiers from an earlier run ---------------------------------------
+
+
+def test_cancelled_job_stays_pending():
+    scheduler = ListScheduler(JobGraph([Job("a")]), [EndpointLimits("only", expected_seconds=1.0, failure_threshold=1)])
+    scheduler.dispatch(0.0)
+
+    scheduler.complete("a", CANCELLED, 0.5)
+
+    assert scheduler.jobs["a"].status == ""
+    assert scheduler.jobs["a"].faults == 0
+    assert scheduler.endpoints["only"].breaker.state == CLOSED
+    assert scheduler.endpoints["only"].running == {}
+    assert scheduler.endpoints["only"].answered == 0, "a cancelled run says nothing about the endpoint's speed"
+
+
+def test_start_at_tier_skips_first_tier():
+    endpoints = [EndpointLimits("small", expected_seconds=1.0), EndpointLimits("large", expected_seconds=3.0)]
+    scheduler = ListScheduler(JobGraph([Job("a")]), endpoints, tiers=[["small"], ["large"]])
+
+    scheduler.start_at_tier("a", 1)
+    started = scheduler.dispatch(0.0)
+
+    assert [a.endpoint for a in started] == ["large"]
+    with pytest.raises(SchedulingError, match="tier 2"):
+        scheduler.start_at_tier("a", 2)
