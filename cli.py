@@ -85,8 +85,9 @@ def run() -> None:
     try:
         status = main(standalone_mode=False)
     except click.exceptions.Abort:
-        stderr.print("aborted")
-        sys.exit(1)
+        # Without standalone mode, click turns Ctrl-C inside a command into Abort.
+        stderr.print("interrupted")
+        sys.exit(130)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)

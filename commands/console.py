@@ -11,6 +11,8 @@ import sys
 
 import click
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 
 from commands.services import Services
 from commands.settings import resolve_settings
@@ -38,6 +40,26 @@ class ResultConsole(Console):
 stdout = ResultConsole(highlight=False, soft_wrap=True)
 # soft_wrap keeps each message on one line when stderr is a file or a pipe.
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# The width a table is measured in when nothing limits it, such as when stdout is a pipe.
+_UNBOUNDED_COLUMNS = 10_000
+
+
+def print_table(table: Table, console: Console | None = None) -> None:
+    """Print a table on stdout (or `console`); when it is not a terminal, as wide as the content needs.
+
+    A pipe or a file has no width of its own, and at rich's default of 80 columns
+    wide tables would wrap or elide their cells.
+    """
+    console = stdout if console is None else console
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = Measurement.get(console, console.options.update_width(_UNBOUNDED_COLUMNS), table).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    wide = ResultConsole(file=console.file, width=natural, highlight=False, soft_wrap=True, no_color=console.no_color)
+    wide.print(table)
 
 
 def services_for(ctx: click.Context, **flags: object) -> Services:

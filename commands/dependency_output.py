@@ -9,6 +9,7 @@ from rich.console import Console
 
 from kg.errors import LemmagraphError
 from kg.models import Entity
+from retrieval.closure import estimate_tokens
 from retrieval.models import (
     CITATION,
     SIMILARITY,
@@ -81,7 +82,16 @@ def print_tree(console: Console, context: DependencyContext) -> None:
     target = context.target
     heading = "needs, in dependency order" if isinstance(context, ClosureContext) else "depends on"
     console.print(f"[bold]{target.label}[/bold] (page {target.page}) {heading}:")
-    if not context.dependencies:
+    if not context.dependencies and isinstance(context, ClosureContext) and context.dropped:
+        # The budget drops the most needed item last.
+        most_needed = context.dropped[-1].entity
+        console.print(
+            f"  none kept: all {len(context.dropped)} items were dropped to fit the {context.budget_tokens}-token "
+            f"budget. Raise --budget to at least {estimate_tokens(most_needed)} to keep the most needed one, "
+            f"{most_needed.label}, or leave --budget out to keep every item.",
+            markup=False,
+        )
+    elif not context.dependencies:
         console.print("  nothing found")
     for dependency in context.dependencies:
         _print_dependency(console, dependency)

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import click
 
-from commands.console import print_json, print_target, services_for, stderr, stdout
+from commands.console import print_json, print_table, print_target, services_for, stderr, stdout
+from commands.endpoint_settings import ignored_flag_warnings, single_item_endpoint, unused_endpoint_warnings
 from commands.references import resolve_item
 from commands.services import ReopeningStore
 from kg.errors import LemmagraphError
 from retrieval.closure import DEFAULT_SIMILARITY_FLOOR
 
 log = logging.getLogger(__name__)
+
+# The exit status of a process stopped by SIGINT, as shells report it (128 + 2).
+INTERRUPTED_EXIT_STATUS = 130
 
 RERUN_HINT = "Running the command again sends new requests."
 CACHED_RERUN_HINT = ("Its answers were removed from the response cache, so running the command again "
@@ -58,11 +62,13 @@ def prompt(ctx: click.Context, book_id: str, ref: str, top: int, similarity_floo
 @click.argument("book_id", metavar="BOOK")
 @click.argument("ref", metavar="[REF]", required=False)
 @click.option("--chapter", default=None, help="Formalize every item of this chapter, such as 3.")
-@click.option("--section", default=None, help='Formalize every item of this section, such as "3.2".')
+@click.option("--section", default=None,
+              help='Formalize every item of this section and its subsections, given by its number, such as "3.2", '
+                   'or by a title that only one section of the book has.')
 @click.option("--all", "whole_book", is_flag=True, help="Formalize every item of the book.")
 @click.option("--endpoints", "endpoints_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="TOML file with an [[endpoints]] array for a batch [default: [[endpoints]] in the "
-                   "workspace lemmagraph.toml, else the single --base-url endpoint].")
+              help="TOML file with an [[endpoints]] array; one REF is formalized on its first endpoint "
+                   "[default: [[endpoints]] in the workspace lemmagraph.toml, else the single --base-url endpoint].")
 @click.option("--escalate", default=None,
               help="Comma-separated endpoint or model names, small first: a target that fails its checks "
                    "or review on one is sent to the next.")
@@ -74,7 +80,8 @@ def prompt(ctx: click.Context, book_id: str, ref: str, top: int, similarity_floo
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint [env OPENAI_BASE_URL].")
 @click.option("--api-key", default=None, help="API key of the endpoint [env OPENAI_API_KEY].")
 @click.option("--model", default=None, help="Model name [env LEMMAGRAPH_MODEL].")
-@click.option("--timeout", default=None, type=float, help="Seconds to wait for one answer [default 120].")
+@click.option("--timeout", default=None, type=float,
+              help="Seconds to wait for one answer, a positive number [env LEMMAGRAPH_LLM_TIMEOUT; default 120].")
 @click.option("--context-window", type=click.IntRange(min=1), default=None, help=_CONTEXT_WINDOW_HELP)
 @click.option("--repair-rounds", type=click.IntRange(min=0), default=None,
               help="How many times a failed check is sent back to the model for a fix "
@@ -95,6 +102,10 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
     endpoint, and skips items already accepted, so a killed batch resumes where it
     stopped. Exit status 1 when a target failed its checks.
 
+    One REF runs on the first endpoint of --endpoints when given, else on
+    --base-url and --model (or [llm] and the environment), else on the first
+    [[endpoints]] entry of the workspace lemmagraph.toml.
+
     With the embedded store, formalizing one REF closes the store during the model
     calls, and a batch closes it whenever a second passes without a store call. So
     `show` or `deps` can run in another shell meanwhile; one that starts while a
@@ -105,19 +116,19 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
     scopes = sum(1 for given in (ref, chapter, section, whole_book) if given)
     if scopes != 1:
         raise click.UsageError("give exactly one of REF, --chapter, --section or --all")
+    flags = dict(base_url=base_url, api_key=api_key, model=model, timeout=timeout, context_window=context_window,
+                 repair_rounds=repair_rounds, no_cache=no_cache, no_review=no_review)
     if ref is None:
-        _formalize_batch(ctx, book_id, chapter, section, top, similarity_floor, endpoints_file, escalate,
-                         redo, as_json,
-                         dict(base_url=base_url, api_key=api_key, model=model, timeout=timeout,
-                              context_window=context_window, repair_rounds=repair_rounds,
-                              no_cache=no_cache, no_review=no_review))
+        _formalize_batch(ctx, book_id, chapter, section, top, similarity_floor, endpoints_file,
+                         escalation_names(escalate), redo, as_json, flags)
         return
-    if endpoints_file or escalate or redo:
-        raise click.UsageError("--endpoints, --escalate and --redo apply to a batch: use --chapter, --section or --all")
-    services = services_for(ctx, base_url=base_url, api_key=api_key, model=model, timeout=timeout,
-                         context_window=context_window, repair_rounds=repair_rounds,
-                         no_cache=no_cache, no_review=no_review)
-    formalizer = services.formalizer()
+    if escalate or redo:
+        raise click.UsageError("--escalate and --redo apply to a batch: use --chapter, --section or --all")
+    services = services_for(ctx, **flags)
+    choice = single_item_endpoint(services, endpoints_file, flags)
+    if choice is not None:
+        _warn(ignored_flag_warnings(flags, choice))
+    formalizer = services.formalizer(choice.endpoints[0] if choice else None)
     target = resolve_item(services.store, book_id, ref)
     context = services.formalization_context(target, top, similarity_floor)
     built = formalizer.prompt_for(context)
@@ -137,26 +148,49 @@ def formalize(ctx: click.Context, book_id: str, ref: str | None, chapter: str | 
         raise LemmagraphError(f"the Lean target of {target.label} failed: {result.status_reason.rstrip('.')}. {hint}")
 
 
+def escalation_names(escalate: str | None) -> list[str] | None:
+    """Split --escalate into names, or raise a usage error for an empty name such as in "small,,large"."""
+    if escalate is None:
+        return None
+    names = [name.strip() for name in escalate.split(",")]
+    if not all(names):
+        raise click.BadParameter(
+            f"{escalate!r} has an empty name: list endpoint or model names separated by commas, such as small,large",
+            param_hint="--escalate",
+        )
+    return names
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        stderr.print(f"warning: {warning}", markup=False)
+
+
 def _formalize_batch(ctx: click.Context, book_id: str, chapter: str | None, section: str | None, top: int,
-                     similarity_floor: float, endpoints_file: Path | None, escalate: str | None, redo: bool,
+                     similarity_floor: float, endpoints_file: Path | None, escalate: list[str] | None, redo: bool,
                      as_json: bool, flags: dict) -> None:
-    from commands.batch_output import BatchProgress, makespan_lines, report_dict, summary_tables
-    from commands.formalize_batch import run_formalize_batch
+    from commands.batch_output import BatchProgress, report_dict, summary_lines, summary_tables
+    from commands.formalize_batch import plan_batch, run_formalize_batch
 
     services = services_for(ctx, **flags)
     services.store.book(book_id)
-    tiers = [name.strip() for name in escalate.split(",") if name.strip()] if escalate else None
-    with BatchProgress(stderr) as progress:
-        report = run_formalize_batch(services, book_id, chapter=chapter, section=section, top=top,
-                                     similarity_floor=similarity_floor, endpoints_file=endpoints_file,
-                                     escalate=tiers, redo=redo, progress=progress.update)
+    plan = plan_batch(services, book_id, chapter=chapter, section=section, endpoints_file=endpoints_file,
+                      escalate=escalate)
+    _warn(ignored_flag_warnings(flags, plan.choice) + unused_endpoint_warnings(plan.choice, plan.tiers))
+    with BatchProgress(stderr, plan.unpriced) as progress:
+        report = run_formalize_batch(services, plan, top=top, similarity_floor=similarity_floor, redo=redo,
+                                     progress=progress.update)
     if as_json:
-        print_json(report_dict(report))
+        print_json(report_dict(report, plan))
     else:
-        for table in summary_tables(report):
-            stdout.print(table)
-        for line in makespan_lines(report):
+        for table in summary_tables(report, plan):
+            print_table(table)
+        for line in summary_lines(report, plan):
             stdout.print(line, markup=False)
+    if report.interrupted:
+        not_run = report.count("not run")
+        stderr.print(f"interrupted: {not_run} targets not run; run the command again to resume", markup=False)
+        ctx.exit(INTERRUPTED_EXIT_STATUS)
     if report.stop_reason:
         raise LemmagraphError(
             f"{report.stop_reason} Fix the endpoints and run the command again: it skips the accepted targets."

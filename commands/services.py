@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from commands.settings import Settings
+from formalize.endpoints import Endpoint
 from kg.errors import GraphStoreError
 from kg.factory import Neo4jConnection, open_graph_store
 from kg.models import Book, BookGraph, Entity
@@ -146,10 +147,11 @@ class Services:
         """
         return self.closure(target, top, budget_tokens=None, similarity_floor=similarity_floor)
 
-    def prompt_builder(self):
+    def prompt_builder(self, context_window: int | None = None):
+        """Build the prompt builder for `context_window` tokens, by default the configured window."""
         from formalize.prompt import PromptBuilder
 
-        return PromptBuilder(context_window=self.settings.context_window)
+        return PromptBuilder(context_window=context_window or self.settings.context_window)
 
     def formalization_prompt(self, context: DependencyContext):
         """Build exactly the prompt that `formalize` sends for this context."""
@@ -157,24 +159,37 @@ class Services:
 
         return formalization_prompt(self.store, self.prompt_builder(), context)
 
-    def formalizer(self):
-        """Build the formalization pipeline, or raise LlmError naming how to configure an endpoint."""
+    def formalizer(self, endpoint: Endpoint | None = None):
+        """Build the formalization pipeline on `endpoint`, or by default on the single LLM settings.
+
+        Raises LlmError naming how to configure an endpoint when the LLM settings lack one.
+        """
+        from formalize.batch import endpoint_prices
         from formalize.formalizer import Formalizer
         from formalize.lean_project import LeanProject, bundled_lean_template
         from formalize.llm import LlmClient
         from formalize.llm_cache import ResponseCache
 
         settings = self.settings
+        if endpoint is None:
+            llm, context_window, prices = self.llm_settings(), settings.context_window, settings.prices
+        else:
+            # A batch moves a failed job to another endpoint, but one item has nowhere to go,
+            # so its client retries as often as [llm] max_retries sets, or the endpoint's max_retries if higher.
+            retries = max(endpoint.max_retries, settings.llm_max_retries)
+            llm = replace(endpoint.llm_settings(), max_retries=retries)
+            context_window = endpoint.context_window
+            prices = endpoint_prices([endpoint], settings.prices)
         cache = ResponseCache(self.workspace.llm_cache_dir) if settings.use_llm_cache else None
-        client = LlmClient(self.llm_settings(), cache=cache)
+        client = LlmClient(llm, cache=cache)
         lean = LeanProject(self.workspace.lean_dir, bundled_lean_template())
         return Formalizer(
             self.store,
             client,
             lean,
-            self.prompt_builder(),
+            self.prompt_builder(context_window),
             repair_rounds=settings.repair_rounds,
-            prices=settings.prices,
+            prices=prices,
             semantic_review=settings.semantic_review,
         )
 

@@ -7,6 +7,7 @@ default. Nothing here runs at import time.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ STORE_BACKENDS = ("embedded", "neo4j")
 DEFAULT_CONTEXT_WINDOW = 32768
 DEFAULT_REPAIR_ROUNDS = 2
 DEFAULT_MAX_RETRIES = 3
+DEFAULT_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Settings:
     llm_base_url: str | None
     llm_api_key: str | None
     llm_model: str | None
-    llm_timeout_seconds: float
+    llm_timeout_seconds: float  # positive and finite
     llm_max_retries: int = DEFAULT_MAX_RETRIES
     context_window: int = DEFAULT_CONTEXT_WINDOW  # tokens the model accepts, prompt and answer together
     repair_rounds: int = DEFAULT_REPAIR_ROUNDS
@@ -79,13 +81,13 @@ def resolve_settings(
             "(flag --store, config key 'store' or LEMMAGRAPH_STORE)"
         )
     timeout = pick("timeout", llm_config, "timeout_seconds", ("LEMMAGRAPH_LLM_TIMEOUT",))
-    try:
-        timeout_seconds = float(timeout) if timeout is not None else 120.0
-    except ValueError as error:
-        raise LemmagraphError(
-            f"invalid LLM timeout {timeout!r}: give a number of seconds "
-            "(--timeout, [llm] timeout_seconds or LEMMAGRAPH_LLM_TIMEOUT)"
-        ) from error
+    if flags.get("timeout") is not None:
+        timeout_origin = "--timeout"
+    elif llm_config.get("timeout_seconds") is not None:
+        timeout_origin = f"[llm] timeout_seconds in {home / CONFIG_FILE_NAME}"
+    else:
+        timeout_origin = "LEMMAGRAPH_LLM_TIMEOUT"
+    timeout_seconds = _positive_seconds(timeout, DEFAULT_TIMEOUT_SECONDS, "LLM timeout", timeout_origin)
 
     context_window = _whole_number(
         pick("context_window", llm_config, "context_window", ("LEMMAGRAPH_CONTEXT_WINDOW",)),
@@ -130,6 +132,22 @@ def resolve_settings(
         neo4j_password=pick("neo4j_password", neo4j_config, "password", ("NEO4J_PASSWORD",)),
         neo4j_database=pick("neo4j_database", neo4j_config, "database", ("NEO4J_DATABASE",)),
     )
+
+
+def _positive_seconds(value: object, default: float, setting_name: str, origin: str) -> float:
+    """Convert a setting to a positive, finite number of seconds, or raise naming where it is set."""
+    if value is None:
+        return default
+    try:
+        # TOML reads `true` as a bool, which float() would take for 1 second.
+        seconds = math.nan if isinstance(value, bool) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise LemmagraphError(
+            f"invalid {setting_name} {value!r} from {origin}: give a positive number of seconds, such as 120"
+        )
+    return seconds
 
 
 def _whole_number(value: object, default: int, setting_name: str, where: str, minimum: int) -> int:

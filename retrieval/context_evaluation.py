@@ -36,7 +36,7 @@ from kg.models import Entity
 from kg.store import GraphStore
 from retrieval.closure import DEFAULT_SIMILARITY_FLOOR, build_closure
 from retrieval.dependencies import DependencyRetriever
-from retrieval.evaluation import GoldEdge, match_gold_items, read_gold
+from retrieval.evaluation import GoldEdge, match_gold_items, read_gold, require_matching_gold
 from retrieval.vector_index import VectorIndex
 
 # The `--top` default of `lemmagraph prompt` and `formalize`.
@@ -127,6 +127,7 @@ def evaluate_context(
 
     evaluation = ContextEvaluation(book_id=book_id, top=top, gold_sources=len(direct_targets))
     evaluation.skipped_sources = sorted(source for source in direct_targets if source not in matched)
+    require_matching_gold(book_id, gold_path, evaluation.gold_sources, len(evaluation.skipped_sources))
     retriever = DependencyRetriever(store, vectors)
     for floor in dict.fromkeys(similarity_floors):
         contexts = [

@@ -38,6 +38,9 @@ from retrieval.models import CITATION, SIGNALS, SIMILARITY, TERM, TRANSITIVE_CIT
 from retrieval.vector_index import VectorIndex
 
 RECALL_CUTOFFS: tuple[int, ...] = (5, 10, 20)
+# Above this share of gold sources with no stored item, the gold file most likely
+# belongs to another book, and scores over the few sources that match would mislead.
+MAX_UNMATCHED_SHARE = 0.5
 PRECISION_CUTOFF = 10
 VARIANTS: dict[str, tuple[str, ...]] = {
     "fused": SIGNALS,
@@ -119,6 +122,15 @@ def read_gold(path: Path) -> tuple[list[GoldItem], list[GoldEdge]]:
     return items, edges
 
 
+def require_matching_gold(book_id: str, gold_path: Path, sources: int, skipped: int) -> None:
+    """Raise when more than MAX_UNMATCHED_SHARE of the `sources` gold sources match no stored item."""
+    if sources and skipped > MAX_UNMATCHED_SHARE * sources:
+        raise LemmagraphError(
+            f"{skipped} of the {sources} gold sources in {gold_path} match no stored item of {book_id}, "
+            "so the gold file may belong to another book: check --gold, or ingest the book it describes"
+        )
+
+
 def match_gold_items(gold_items: Iterable[GoldItem], entities: Iterable[Entity]) -> dict[str, Entity]:
     """Map gold item ids to stored items by (kind, number), occurrences paired in reading order."""
     stored: dict[tuple[str, str], list[Entity]] = defaultdict(list)
@@ -158,6 +170,7 @@ def evaluate_dependencies(
 
     evaluation = DependencyEvaluation(book_id=book_id, gold_sources=len(targets_by_source))
     evaluation.skipped_sources = sorted(source for source in targets_by_source if source not in matched)
+    require_matching_gold(book_id, gold_path, evaluation.gold_sources, len(evaluation.skipped_sources))
     evaluation.unmatched_targets = sorted(
         {edge.target for edge in gold_edges if edge.target not in matched}
     )

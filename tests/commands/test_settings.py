@@ -114,3 +114,36 @@ def test_config_file_known_keys_read(tmp_path: Path):
     assert settings.llm_base_url == "http://127.0.0.1:9/v1"
     assert settings.llm_timeout_seconds == 5.0
     assert settings.neo4j_uri == "bolt://127.0.0.1:7687"
+
+
+@pytest.mark.parametrize("value", [-1.0, 0.0, float("nan"), float("inf")])
+def test_timeout_flag_must_be_positive(tmp_path: Path, value):
+    with pytest.raises(LemmagraphError) as raised:
+        resolve_settings({"home": tmp_path, "timeout": value}, environ={})
+
+    assert "invalid LLM timeout" in str(raised.value)
+    assert "from --timeout" in str(raised.value)
+    assert "give a positive number of seconds" in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "soon"])
+def test_timeout_variable_must_be_positive(tmp_path: Path, value):
+    with pytest.raises(LemmagraphError) as raised:
+        resolve_settings({"home": tmp_path}, environ={"LEMMAGRAPH_LLM_TIMEOUT": value})
+
+    assert f"invalid LLM timeout '{value}' from LEMMAGRAPH_LLM_TIMEOUT" in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "true", '"soon"'])
+def test_timeout_file_must_be_positive(tmp_path: Path, value):
+    write_config(tmp_path, f"[llm]\ntimeout_seconds = {value}\n")
+
+    with pytest.raises(LemmagraphError) as raised:
+        resolve_settings({"home": tmp_path}, environ={"LEMMAGRAPH_LLM_TIMEOUT": "30"})
+
+    assert f"from [llm] timeout_seconds in {tmp_path / 'lemmagraph.toml'}" in str(raised.value)
+
+
+def test_timeout_default_and_fraction(tmp_path: Path):
+    assert resolve_settings({"home": tmp_path}, environ={}).llm_timeout_seconds == 120.0
+    assert resolve_settings({"home": tmp_path}, environ={"LEMMAGRAPH_LLM_TIMEOUT": "0.5"}).llm_timeout_seconds == 0.5

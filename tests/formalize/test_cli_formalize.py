@@ -341,3 +341,55 @@ def test_export_cam_jsonl_counts_records(capsys, monkeypatch, home: Path, fake_o
     assert status == 0
     assert f"wrote 1 record to {output}" in " ".join(err.split())
     assert "warning" not in err
+
+
+def test_formalize_uses_workspace_endpoint(capsys, monkeypatch, home: Path, fake_openai: FakeOpenAI):
+    (home / "lemmagraph.toml").write_text(
+        f'[[endpoints]]\nname = "first"\nbase_url = "{fake_openai.base_url}"\nmodel = "endpoint-model"\n'
+        "price = { input = 3.0, output = 15.0 }\n\n"
+        '[[endpoints]]\nname = "second"\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "unused-model"\n',
+        encoding="utf-8",
+    )
+    fake_openai.push_answer(ANSWER, prompt_tokens=2000, completion_tokens=300)
+    fake_openai.push_answer(FAITHFUL, prompt_tokens=800, completion_tokens=60)
+
+    status, out, _ = run_cli(capsys, monkeypatch, "--home", str(home), "formalize", BOOK, EXERCISE, "--json")
+
+    target = json.loads(out)
+    assert status == 0
+    assert len(fake_openai.requests) == 2
+    assert fake_openai.requests[0].body["model"] == "endpoint-model"
+    assert target["price_known"] is True, "the endpoint's price applies"
+
+
+def test_formalize_without_model_names_endpoints(capsys, monkeypatch, home: Path):
+    status, _, err = run_cli(capsys, monkeypatch, "--home", str(home), "formalize", BOOK, EXERCISE)
+
+    assert status == 1
+    assert "No language model is configured" in err
+    assert "[[endpoints]]" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "variable", "config", "origin"),
+    [
+        (["--timeout", "-1"], None, None, "from --timeout"),
+        (["--timeout", "0"], None, None, "from --timeout"),
+        ([], "-5", None, "from LEMMAGRAPH_LLM_TIMEOUT"),
+        ([], None, "[llm]\ntimeout_seconds = -1\n", "from [llm] timeout_seconds in"),
+    ],
+)
+def test_formalize_invalid_timeout(capsys, monkeypatch, home: Path, fake_openai: FakeOpenAI, args, variable, config,
+                                   origin):
+    if variable is not None:
+        monkeypatch.setenv("LEMMAGRAPH_LLM_TIMEOUT", variable)
+    if config is not None:
+        (home / "lemmagraph.toml").write_text(config, encoding="utf-8")
+
+    status, _, err = run_cli(capsys, monkeypatch, *formalize_args(home, fake_openai, *args))
+
+    assert status == 1
+    assert "Traceback" not in err
+    assert origin in err
+    assert "give a positive number of seconds" in err
+    assert fake_openai.requests == [], "no request is sent with an invalid timeout"

@@ -181,3 +181,42 @@ def test_eval_task_context_text(capsys, monkeypatch, home, exercise_gold):
     assert "all gold sources" in out
     assert "gold sources of kind exercise" in out
     assert "1 gold sources with edges" in out
+
+
+def test_deps_budget_drops_everything(capsys, monkeypatch, home):
+    status, out, _ = run(capsys, monkeypatch, home, "deps", "chain", "Exercise 1.6", "--closure", "--budget", "1")
+
+    assert status == 0
+    assert "nothing found" not in out
+    assert "none kept: all 4 items were dropped to fit the 1-token budget" in " ".join(out.split())
+    assert "Raise --budget to at least" in out
+
+
+@pytest.fixture
+def foreign_gold(tmp_path):
+    """Gold of another book: three sources with edges, of which only one matches a stored item of chain."""
+    gold = tmp_path / "gold.json"
+    gold.write_text(json.dumps({
+        "items": [
+            {"id": "a", "kind": "lemma", "number": "7.1"},
+            {"id": "b", "kind": "theorem", "number": "7.2"},
+            {"id": "c", "kind": "exercise", "number": "1.6"},
+            {"id": "d", "kind": "lemma", "number": "1.3"},
+        ],
+        "edges": [
+            {"src": "b", "dst": "a", "via": "ref"},
+            {"src": "a", "dst": "d", "via": "uses"},
+            {"src": "c", "dst": "d", "via": "ref"},
+        ],
+    }), encoding="utf-8")
+    return gold
+
+
+@pytest.mark.parametrize("task", ["deps", "context"])
+def test_eval_foreign_gold_fails(capsys, monkeypatch, home, foreign_gold, task):
+    status, out, err = run(capsys, monkeypatch, home, "eval", "chain", "--gold", str(foreign_gold), "--task", task)
+
+    assert status == 1
+    assert out == ""
+    assert "2 of the 3 gold sources" in err
+    assert "may belong to another book" in err
