@@ -39,7 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from formalize.batch import ACCEPTED_STATUS, BatchRunner, FormalizerAttempt, formalizer_builder  # noqa: E402
+from formalize.batch import BatchRunner, FormalizerAttempt, formalizer_builder  # noqa: E402
+from formalize.batch_report import ACCEPTED_STATUS  # noqa: E402
 from formalize.endpoints import Endpoint  # noqa: E402
 from formalize.lean_project import LeanProject, bundled_lean_template  # noqa: E402
 from formalize.llm_cache import ResponseCache  # noqa: E402

@@ -7,7 +7,7 @@ each job sends a formalization and then a review, every request takes the endpoi
 latency, and each request fails with the endpoint's HTTP 500 rate. The draw is
 seeded by endpoint, item, request kind and attempt, so it does not depend on the
 order in which jobs run. A failed review leaves the formalization cached, so the
-scheduler is told one answer is kept, as the batch does.
+simulation reports one kept answer to the scheduler, as the batch does.
 
 It prints the makespan as a ratio to `makespan_lower_bound` (which counts no faults)
 over many seeds: the mean, the 90th percentile, the maximum, and how many seeds
@@ -74,7 +74,7 @@ def makespan_with_faults(graph: JobGraph, endpoints: list[SimulatedEndpoint], se
         return draw < endpoint.failure_rate
 
     now = 0.0
-    finishing: list[tuple[float, str, str, int]] = []  # (time, job id, outcome, answers kept)
+    finishing: list[tuple[float, str, str, int]] = []  # (time, job id, outcome, kept answers)
     while not scheduler.finished:
         for assignment in scheduler.dispatch(now):
             endpoint = by_name[assignment.endpoint]
@@ -91,8 +91,8 @@ def makespan_with_faults(graph: JobGraph, endpoints: list[SimulatedEndpoint], se
             heapq.heappush(finishing, event)
         wake = scheduler.next_event(now)
         if finishing and (wake is None or finishing[0][0] <= wake):
-            now, job_id, outcome, kept = heapq.heappop(finishing)
-            scheduler.complete(job_id, outcome, now, kept_answers=kept)
+            now, job_id, outcome, kept_answers = heapq.heappop(finishing)
+            scheduler.complete(job_id, outcome, now, kept_answers=kept_answers)
         elif wake is not None:
             now = wake
         else:

@@ -10,10 +10,10 @@ from rich.live import Live
 from rich.table import Table
 
 from commands.formalize_batch import BatchPlan, kind_counts, plural_list
-from formalize.batch import (
+from formalize.batch import FORMALIZED_KINDS
+from formalize.batch_report import (
     ACCEPTED_STATUS,
     FAILED_STATUS,
-    FORMALIZED_KINDS,
     NOT_RUN_STATUS,
     SKIPPED_STATUS,
     BatchReport,

@@ -10,14 +10,8 @@ from pathlib import Path
 
 from commands.endpoint_settings import EndpointChoice, batch_endpoints, unpriced_endpoints
 from commands.services import ReopeningStore, Services
-from formalize.batch import (
-    FORMALIZED_KINDS,
-    BatchReport,
-    BatchRunner,
-    FormalizerAttempt,
-    formalizer_builder,
-    select_items,
-)
+from formalize.batch import FORMALIZED_KINDS, BatchRunner, FormalizerAttempt, formalizer_builder, select_items
+from formalize.batch_report import BatchReport
 from formalize.endpoints import escalation_tiers
 from kg.errors import LemmagraphError
 from kg.models import KINDS, Entity

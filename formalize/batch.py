@@ -33,15 +33,22 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any
 
-import openai
-
-from formalize.endpoints import Endpoint
-from formalize.llm import LlmAnswer, LlmClient, retry_after_seconds
-from formalize.pricing import ModelPrice
+from formalize.batch_report import (
+    ACCEPTED_STATUS,
+    FAILED_STATUS,
+    SKIPPED_STATUS,
+    AttemptRecord,
+    BatchReport,
+    EndpointUsage,
+    TargetResult,
+)
 from formalize.checks import is_rejection
+from formalize.endpoints import Endpoint
+from formalize.llm import LlmClient
+from formalize.pricing import ModelPrice
+from formalize.request_gate import BatchStopped, GatedClient, RequestGate, fault_kind
 from formalize.scheduler import (
     ACCEPTED,
     CANCELLED,
@@ -55,12 +62,11 @@ from formalize.scheduler import (
     Job,
     JobGraph,
     ListScheduler,
-    MakespanBound,
     makespan_lower_bound,
     simulate,
 )
 from formalize.targets import CHECKED, DRAFT, usable_formalization
-from kg.errors import LemmagraphError, LlmError
+from kg.errors import LemmagraphError
 from kg.models import Entity, LeanTarget
 from kg.store import GraphStore
 from retrieval.book_snapshot import chapter_of
@@ -82,8 +88,6 @@ FORMALIZED_KINDS: tuple[str, ...] = (
 # they are in its context.
 FOUNDATION_KINDS = frozenset({"definition", "notation"})
 _NEEDING_SIGNALS = frozenset({CITATION, TRANSITIVE_CITATION, TERM})
-# How often one request is sent again after HTTP 429 before its job goes back to the queue.
-RATE_LIMIT_RETRIES = 3
 # How long the graph store stays open without a call before a batch that may release
 # it does. Reopening the embedded store costs tens of milliseconds, so a busy batch keeps it.
 STORE_IDLE_SECONDS = 1.0
@@ -91,12 +95,6 @@ STORE_IDLE_SECONDS = 1.0
 # counts interrupts, so the batch sees one at its next check.
 INTERRUPT_POLL_SECONDS = 0.1
 INTERRUPTED_REASON = "the batch was interrupted (Ctrl-C) before every target settled"
-
-# Statuses of a target in the batch report.
-ACCEPTED_STATUS = "accepted"
-FAILED_STATUS = "failed"
-SKIPPED_STATUS = "skipped"  # accepted in an earlier run
-NOT_RUN_STATUS = "not run"  # the batch stopped before this item ran
 
 ContextProvider = Callable[[Entity], DependencyContext]
 
@@ -168,186 +166,6 @@ def is_accepted(target: LeanTarget) -> bool:
     """Return whether an attempt passed: checked or draft, which the Formalizer sets only when
     every check that ran passed, the semantic review included."""
     return target.status in (CHECKED, DRAFT)
-
-
-# --- the request gate ---------------------------------------------------------------
-
-
-class BatchStopped(LemmagraphError):
-    """The batch stopped, so a job's next request or store call was not made."""
-
-
-class RequestGate:
-    """Paces one endpoint's requests for the scheduler, and records per job thread its faults and
-    the responses that the cache keeps.
-
-    The scheduler books `requests_per_job` requests when it starts a job; further
-    requests of that job (repair rounds) are booked here. An HTTP 429 pauses the
-    endpoint for its Retry-After and the request is sent again. Once `stopping` is
-    set, a request raises BatchStopped instead of being sent, also while it waits.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        scheduler: ListScheduler,
-        lock: threading.Lock,
-        clock: Callable[[], float],
-        stopping: threading.Event | None = None,
-    ) -> None:
-        self.name = name
-        self._scheduler = scheduler
-        self._lock = lock
-        self._clock = clock
-        self._stopping = stopping or threading.Event()
-        self._local = threading.local()
-
-    def begin_job(self) -> None:
-        self._local.prebooked = self._scheduler.requests_per_job
-        self._local.faults = []
-        self._local.kept = set()
-
-    def job_faults(self) -> list[str]:
-        """Return the fault kinds (FAULT or RATE_LIMITED) seen by the current thread's job."""
-        return list(getattr(self._local, "faults", []))
-
-    def note_answer(self, answer: LlmAnswer) -> None:
-        """Note an answer of the current thread's job that the response cache keeps."""
-        if answer.cache_key:
-            self._kept().add(answer.cache_key)
-
-    def note_evicted(self, answers: Sequence[LlmAnswer]) -> None:
-        self._kept().difference_update(answer.cache_key for answer in answers)
-
-    def kept_answers(self) -> int:
-        """Return how many of the current thread's job's answers the response cache still keeps."""
-        return len(self._kept())
-
-    def _kept(self) -> set[str]:
-        if not hasattr(self._local, "kept"):
-            self._local.kept = set()
-        return self._local.kept
-
-    def before_request(self) -> None:
-        """Block until the endpoint's pause is over and the token bucket admits the request.
-
-        Raises BatchStopped when the batch stops before the request may go.
-        """
-        if self._stopping.is_set():
-            raise BatchStopped(f"the batch stopped before a request to {self.name}")
-        endpoint = self._scheduler.endpoints[self.name]
-        prebooked = getattr(self._local, "prebooked", 0) > 0
-        if prebooked:
-            self._local.prebooked -= 1
-        while True:
-            with self._lock:
-                now = self._clock()
-                send_at = wake = endpoint.paused_until
-                if not prebooked:
-                    endpoint.bucket.recover_over_time(now)
-                    send_at = max(send_at, endpoint.bucket.next_free(now))
-                    # A request is booked only when it goes, so a rate that recovers
-                    # while it waits applies to it.
-                    wake = min(send_at, endpoint.bucket.next_recovery())
-                if send_at <= now:
-                    if not prebooked:
-                        endpoint.bucket.book(now)
-                    break
-            if self._stopping.wait(max(0.0, wake - now)):
-                raise BatchStopped(f"the batch stopped while a request to {self.name} waited")
-        self._local.sent_at = now
-
-    def after_cached_answer(self) -> None:
-        with self._lock:
-            self._scheduler.endpoints[self.name].bucket.refund()
-
-    def rate_limited(self, retry_after: float | None) -> None:
-        sent_at = getattr(self._local, "sent_at", None)
-        with self._lock:
-            self._scheduler.record_rate_limit(self.name, self._clock(), retry_after, sent_at)
-        self._note(RATE_LIMITED)
-
-    def faulted(self) -> None:
-        self._note(FAULT)
-
-    def _note(self, kind: str) -> None:
-        if not hasattr(self._local, "faults"):
-            self._local.faults = []
-        self._local.faults.append(kind)
-
-
-def fault_kind(error: BaseException) -> str | None:
-    """Classify an LlmError by the openai exception chained to it: RATE_LIMITED, FAULT or None.
-
-    Faults are what another endpoint may not suffer: HTTP 5xx, timeouts and refused
-    connections. A 400, 401, 403 or 404 is None, because it needs a fix in the request
-    or the configuration.
-    """
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, openai.RateLimitError):
-            return RATE_LIMITED
-        if isinstance(cause, openai.APIConnectionError):  # includes APITimeoutError
-            return FAULT
-        if isinstance(cause, openai.APIStatusError):
-            return FAULT if cause.status_code >= 500 or cause.status_code in (408, 409) else None
-        cause = cause.__cause__
-    return None
-
-
-def _retry_after(error: BaseException) -> float | None:
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, openai.APIStatusError):
-            return retry_after_seconds(cause.response.headers)
-        cause = cause.__cause__
-    return None
-
-
-class GatedClient:
-    """An LlmClient that waits for its endpoint's gate before each request and reports faults to it.
-
-    It offers what the Formalizer and its checks use, `complete` and `model`, and
-    passes any other attribute through to the wrapped client.
-    """
-
-    def __init__(self, client: LlmClient, gate: RequestGate, rate_limit_retries: int = RATE_LIMIT_RETRIES) -> None:
-        self.client = client
-        self.gate = gate
-        self.rate_limit_retries = rate_limit_retries
-
-    @property
-    def model(self) -> str:
-        return self.client.model
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
-
-    def complete(self, messages: Sequence[Mapping[str, str]], schema: Any = None) -> LlmAnswer:
-        for retry in range(self.rate_limit_retries + 1):
-            self.gate.before_request()
-            try:
-                answer = self.client.complete(messages, schema)
-            except LlmError as error:
-                kind = fault_kind(error)
-                if kind == RATE_LIMITED:
-                    self.gate.rate_limited(_retry_after(error))
-                    if retry < self.rate_limit_retries:
-                        log.warning("%s returned HTTP 429; the request is paused and sent again", self.gate.name)
-                        continue
-                elif kind == FAULT:
-                    self.gate.faulted()
-                raise
-            if answer.cached:
-                self.gate.after_cached_answer()
-            self.gate.note_answer(answer)
-            return answer
-        raise AssertionError("unreachable: the last retry returns or raises")
-
-    def evict(self, answers: Sequence[LlmAnswer]) -> None:
-        answers = list(answers)
-        self.client.evict(answers)
-        self.gate.note_evicted(answers)
 
 
 class _BatchStore:
@@ -528,87 +346,6 @@ def endpoint_prices(endpoints: Sequence[Endpoint], prices: Mapping[str, ModelPri
         if endpoint.price is not None:
             merged[endpoint.model] = endpoint.price
     return merged
-
-
-# --- the report -----------------------------------------------------------------------
-
-
-@dataclass
-class AttemptRecord:
-    """One run of a job on an endpoint, and what came of it."""
-
-    endpoint: str
-    model: str
-    outcome: str  # ACCEPTED, REJECTED, FAULT, RATE_LIMITED, ERROR or CANCELLED
-    seconds: float
-    target_id: str = ""
-    status: str = ""
-    verdict: str = ""
-    checks: str = ""  # "name: status" of each check of the last round
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    error: str = ""
-    kept_answers: int = 0  # responses the cache keeps, which a retry on the same endpoint reads back
-
-
-@dataclass
-class TargetResult:
-    """The batch's result for one item: its final status, the attempt that decided it, and every attempt."""
-
-    entity: Entity
-    status: str = NOT_RUN_STATUS
-    endpoint: str = ""
-    model: str = ""
-    target_id: str = ""
-    target_status: str = ""  # the stored status of the deciding target: checked, draft or failed
-    checks: str = ""  # "name: status" of the deciding attempt's last round
-    reason: str = ""
-    attempts: list[AttemptRecord] = field(default_factory=list)
-
-    @property
-    def cost_usd(self) -> float:
-        return sum(attempt.cost_usd for attempt in self.attempts)
-
-
-@dataclass
-class EndpointUsage:
-    """Job counts, tokens, cost and breaker state of one endpoint in a batch."""
-
-    name: str
-    model: str
-    accepted: int = 0
-    rejected: int = 0
-    faults: int = 0
-    rate_limited: int = 0
-    running: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    breaker: str = "closed"
-
-
-@dataclass
-class BatchReport:
-    """Every target's result, per-endpoint usage, and the makespan against its prediction and bound."""
-
-    results: list[TargetResult]
-    endpoints: list[EndpointUsage]
-    predicted_seconds: float = 0.0
-    actual_seconds: float = 0.0
-    bound: MakespanBound | None = None
-    observed_bound: MakespanBound | None = None  # the same bound from the mean observed seconds per job
-    all_large_cost_usd: float | None = None  # estimate of running every target on the last tier only
-    finished: bool = False
-    stop_reason: str = ""  # why the batch ended before every target settled, such as every endpoint failing
-    interrupted: bool = False  # the batch stopped because of Ctrl-C
-
-    def count(self, status: str) -> int:
-        return sum(1 for result in self.results if result.status == status)
-
-    @property
-    def cost_usd(self) -> float:
-        return sum(usage.cost_usd for usage in self.endpoints)
 
 
 # --- the runner -----------------------------------------------------------------------

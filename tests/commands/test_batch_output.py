@@ -12,7 +12,7 @@ from commands.batch_output import compact_checks, report_dict, summary_lines, su
 from commands.console import print_table
 from commands.endpoint_settings import EndpointChoice
 from commands.formalize_batch import BatchPlan
-from formalize.batch import ACCEPTED_STATUS, SKIPPED_STATUS, AttemptRecord, BatchReport, EndpointUsage, TargetResult
+from formalize.batch_report import ACCEPTED_STATUS, SKIPPED_STATUS, AttemptRecord, BatchReport, EndpointUsage, TargetResult
 from formalize.endpoints import Endpoint
 from formalize.pricing import ModelPrice
 from formalize.scheduler import MakespanBound

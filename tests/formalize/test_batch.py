@@ -20,23 +20,13 @@ import pytest
 import formalize.batch as batch_module
 import formalize.scheduler as scheduler_module
 from commands.services import ReopeningStore
-from formalize.batch import (
-    ACCEPTED_STATUS,
-    FAILED_STATUS,
-    NOT_RUN_STATUS,
-    SKIPPED_STATUS,
-    BatchRunner,
-    FormalizerAttempt,
-    RequestGate,
-    build_job_graph,
-    formalizer_builder,
-    job_needs,
-    select_items,
-)
+from formalize.batch import BatchRunner, FormalizerAttempt, build_job_graph, formalizer_builder, job_needs, select_items
+from formalize.batch_report import ACCEPTED_STATUS, FAILED_STATUS, NOT_RUN_STATUS, SKIPPED_STATUS
 from formalize.endpoints import Endpoint
 from formalize.lean_project import LeanProject, bundled_lean_template
 from formalize.llm_cache import ResponseCache
 from formalize.pricing import ModelPrice
+from formalize.request_gate import RequestGate
 from formalize.scheduler import ACCEPTED, FAULT, EndpointLimits, Job, JobGraph, ListScheduler
 from kg.models import Entity
 from kg.store import GraphStore
