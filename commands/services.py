@@ -22,7 +22,7 @@ from kg.workspace import Workspace
 from retrieval.closure import DEFAULT_SIMILARITY_FLOOR
 from retrieval.dependencies import DependencyRetriever
 from retrieval.embedding import SentenceEmbedder
-from retrieval.indexing import embed_book, write_vectors
+from retrieval.indexing import embed_book
 from retrieval.models import ClosureContext, DependencyContext
 from retrieval.vector_index import FaissVectorIndex, VectorIndex
 
@@ -93,17 +93,26 @@ class Services:
         """Read a PDF, embed its items and store the book and its vectors, replacing an earlier version.
 
         The PDF is read and embedded before anything is written, so a file that
-        fails to read or embed leaves the store as it was. The vectors are
-        written after the book because the Neo4j vector index keeps them on the
-        Entity nodes that `write_book` creates.
+        fails to read or embed leaves the store as it was. The vectors are staged
+        next: the FAISS index writes its files under temporary names, so a failed
+        vector write leaves the book and its vectors as they were. The book is
+        written, and then the staged vectors are committed. The Neo4j vector index
+        writes at the commit, because it keeps the vectors on the Entity nodes that
+        `write_book` creates.
         """
         from ingest.pipeline import ingest_pdf
 
         graph = ingest_pdf(pdf_path, book_id, progress=progress)
         graph.book = _stamped(graph, pdf_path)
         entity_ids, embeddings = embed_book(graph, self.embedder)
-        self.store.write_book(graph)
-        write_vectors(book_id, entity_ids, embeddings, self.vectors)
+        staged = self.vectors.stage(book_id, entity_ids, embeddings)
+        try:
+            self.store.write_book(graph)
+        except BaseException:
+            staged.discard()
+            raise
+        staged.commit()
+        log.info("indexed %d items of book %s", len(entity_ids), book_id)
         if "retriever" in self.__dict__:
             self.retriever.invalidate(book_id)
         return graph

@@ -209,6 +209,30 @@ def test_ingest_not_a_pdf_keeps_store(capsys, monkeypatch, home, tmp_path):
     assert books[0]["items"] >= 10
 
 
+def test_failed_vector_write_keeps_book_and_vectors(capsys, monkeypatch, tmp_path, sample_pdf):
+    import faiss
+
+    home = tmp_path / "home"
+    assert invoke(capsys, monkeypatch, "--home", str(home), "ingest", str(sample_pdf), "--book", "kept").status == 0
+    stored = json.loads(invoke(capsys, monkeypatch, "--home", str(home), "books", "--json").out)
+    vectors_before = (home / "vectors" / "kept.faiss").read_bytes()
+
+    def full_disk(*args):
+        raise RuntimeError("No space left on device")
+
+    monkeypatch.setattr(faiss, "write_index", full_disk)
+    result = invoke(capsys, monkeypatch, "--home", str(home), "ingest", str(sample_pdf), "--book", "kept")
+    monkeypatch.undo()
+
+    assert result.status == 1
+    assert "could not write the vectors of book 'kept'" in result.err
+    books = json.loads(invoke(capsys, monkeypatch, "--home", str(home), "books", "--json").out)
+    assert books[0]["book"]["ingested_at"] == stored[0]["book"]["ingested_at"], "the stored book was not rewritten"
+    assert (home / "vectors" / "kept.faiss").read_bytes() == vectors_before
+    assert not list((home / "vectors").glob("*.tmp"))
+    assert invoke(capsys, monkeypatch, "--home", str(home), "deps", "kept", "Exercise 1.18").status == 0
+
+
 def test_invalid_book_id_is_usage_error(capsys, monkeypatch, tmp_path, sample_pdf):
     result = invoke(capsys, monkeypatch, "--home", str(tmp_path), "ingest", str(sample_pdf), "--book", "Bad Id!")
 

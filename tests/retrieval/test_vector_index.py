@@ -62,3 +62,39 @@ def test_delete_removes_files(index, tmp_path):
     assert list((tmp_path / "vectors").iterdir()) == []
     with pytest.raises(RetrievalError):
         index.vector("b", "b:x")
+
+
+def test_staged_vectors_hidden_until_commit(index):
+    index.write("b", ["b:old"], _unit_rows([1, 0]))
+
+    staged = index.stage("b", ["b:new"], _unit_rows([0, 1]))
+
+    assert index.vector("b", "b:new") is None
+    staged.commit()
+    assert index.vector("b", "b:new") is not None
+    assert index.vector("b", "b:old") is None
+
+
+def test_discarded_vectors_leave_no_files(index, tmp_path):
+    index.write("b", ["b:old"], _unit_rows([1, 0]))
+
+    index.stage("b", ["b:new"], _unit_rows([0, 1])).discard()
+
+    assert index.vector("b", "b:old") is not None
+    assert not list((tmp_path / "vectors").glob("*.tmp"))
+
+
+def test_failed_stage_keeps_stored_vectors(index, tmp_path, monkeypatch):
+    import faiss
+
+    index.write("b", ["b:old"], _unit_rows([1, 0]))
+
+    def full_disk(*args):
+        raise RuntimeError("No space left on device")
+
+    monkeypatch.setattr(faiss, "write_index", full_disk)
+    with pytest.raises(RetrievalError, match="No space left"):
+        index.stage("b", ["b:new"], _unit_rows([0, 1]))
+
+    assert index.vector("b", "b:old") is not None
+    assert not list((tmp_path / "vectors").glob("*.tmp"))
