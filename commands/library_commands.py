@@ -36,6 +36,7 @@ def ingest(ctx: click.Context, pdf: Path, book_id: str | None, as_json: bool) ->
             param_hint="--book",
         )
     services = services_for(ctx)
+    services.open_store()
     graph, seconds = ingest_with_progress(services, pdf, book_id)
 
     counts: dict[str, int] = {}

@@ -69,6 +69,10 @@ class Services:
         """One retriever per invocation, so its per-book snapshots are loaded once."""
         return DependencyRetriever(self.store, self.vectors)
 
+    def open_store(self) -> GraphStore:
+        """Open the graph store now, so that a locked or unreachable store fails before slow work starts."""
+        return self.store
+
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()

@@ -38,6 +38,18 @@ def invoke(capsys, monkeypatch, *args: str) -> Result:
     return Result(code, captured.out, captured.err)
 
 
+REPO = Path(__file__).resolve().parents[1]
+# Opens the embedded store at argv[1], says so, and keeps it open until stdin closes.
+HOLD_STORE_SCRIPT = (
+    "import sys\n"
+    "from kg.ladybug_store import LadybugStore\n"
+    "store = LadybugStore(sys.argv[1])\n"
+    "print('holding', flush=True)\n"
+    "sys.stdin.read()\n"
+    "store.close()\n"
+)
+
+
 @pytest.fixture(scope="module")
 def sample_pdf(tmp_path_factory) -> Path:
     from ingest.render import render_sample_chapter
@@ -231,6 +243,29 @@ def test_failed_vector_write_keeps_book_and_vectors(capsys, monkeypatch, tmp_pat
     assert (home / "vectors" / "kept.faiss").read_bytes() == vectors_before
     assert not list((home / "vectors").glob("*.tmp"))
     assert invoke(capsys, monkeypatch, "--home", str(home), "deps", "kept", "Exercise 1.18").status == 0
+
+
+def test_ingest_into_locked_store_fails_before_reading(capsys, monkeypatch, tmp_path, sample_pdf):
+    import subprocess
+
+    import ingest.pipeline
+
+    home = tmp_path / "home"
+    assert invoke(capsys, monkeypatch, "--home", str(home), "books").status == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_STORE_SCRIPT, str(home / "graph.lbdb")],
+        cwd=REPO, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        monkeypatch.setattr(ingest.pipeline, "ingest_pdf", lambda *args, **kwargs: pytest.fail("the PDF was read"))
+
+        result = invoke(capsys, monkeypatch, "--home", str(home), "ingest", str(sample_pdf), "--book", "late")
+    finally:
+        holder.communicate("", timeout=30)
+
+    assert result.status == 1
+    assert "locked by another process" in result.err
 
 
 def test_invalid_book_id_is_usage_error(capsys, monkeypatch, tmp_path, sample_pdf):
