@@ -10,7 +10,7 @@ from functools import lru_cache
 from kg.errors import LemmagraphError
 from kg.models import DEFINES, MENTIONS, Entity, Term, TermLink
 
-from ingest.pdf_reader import Line
+from ingest.pdf_reader import Line, Span
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,14 @@ _STOP_TERMS = {"if", "iff", "then", "and", "or", "not", "only if", "for all", "t
 # When more than this share of a statement's text characters is italic, the body is
 # set in italic (amsthm "plain" style), so only bold marks a term there.
 _ITALIC_BODY_SHARE = 0.6
+# A span smaller than this share of the line's largest text size is a subscript or
+# superscript. Books set in Times with mathptmx print math letters in the text italic
+# font (NimbusRomNo9L-ReguItal), so a run holding one is a formula such as "c_n x_n", not emphasis.
+_SCRIPT_SIZE_SHARE = 0.85
+_BULLETS = ("•", "◦", "▪", "–", "-", "*")
+_LEADING_ARTICLE = re.compile(r"^(?:an?|the)\s+", re.IGNORECASE)
+# A trailing variable or a trailing "of A": "basis B", "rank of A", "inverse A".
+_TRAILING_VARIABLE = re.compile(r"(?:\s+of)?(?:\s+the)?\s+\S{1,2}$")
 
 
 @lru_cache(maxsize=1)
@@ -70,8 +78,16 @@ class TermFinder:
         self.book_id = book_id
 
     def normalize(self, surface: str) -> str:
-        """Return the lower-cased, lemmatized form that keys a term."""
-        return " ".join(lemmatize(surface))
+        """Return the lower-cased form that keys a term, with its last word lemmatized.
+
+        Only the head noun is reduced to its lemma, so "reduced costs" keys as
+        "reduced cost" and not "reduce cost".
+        """
+        words = surface.lower().split()
+        if not words:
+            return ""
+        head = "".join(lemmatize(words[-1]))
+        return " ".join([*words[:-1], head])
 
     def find(
         self, definitions: list[DefinitionSource], entities: list[Entity]
@@ -125,14 +141,42 @@ def _candidate_surfaces(source: DefinitionSource) -> list[str]:
         surfaces.append((match.group("a") or match.group("b") or "").strip())
     cleaned = []
     for surface in surfaces:
-        surface = re.sub(r"\s+", " ", surface).strip(" ,.;:()")
-        if surface and surface not in cleaned:
+        surface = _clean_surface(surface)
+        if len(surface) >= _MIN_TERM_CHARS and surface not in cleaned:
             cleaned.append(surface)
     return cleaned
 
 
 def _emphasised_runs(lines: list[Line], head_length: int) -> list[str]:
-    """Return runs of bold or italic text-font spans after the head, math excluded."""
+    """Return runs of bold or italic text-font spans after the head, math excluded.
+
+    A run may continue onto the next line, where it is joined with a space or, after
+    an end-of-line hyphen, without one. Runs that hold a subscript, fill a line of
+    their own (headings) or end in a colon outside a bulleted list (run-in labels
+    such as "Interpretation:") are dropped.
+    """
+    spans = _body_spans(lines, head_length)
+    text_chars = sum(len(span.text) for _, span in spans if not span.is_math)
+    italic_chars = sum(len(span.text) for _, span in spans if span.is_italic)
+    italic_body = text_chars > 0 and italic_chars / text_chars > _ITALIC_BODY_SHARE
+
+    runs: list[str] = []
+    current: list[tuple[int, Span]] = []
+    for index, span in spans:
+        emphasised = not span.is_math and (span.is_bold or (span.is_italic and not italic_body))
+        if emphasised or (span.text.isspace() and current):
+            current.append((index, span))
+            continue
+        if current:
+            runs.extend(_run_text(current, lines))
+        current = []
+    if current:
+        runs.extend(_run_text(current, lines))
+    return runs
+
+
+def _body_spans(lines: list[Line], head_length: int) -> list[tuple[int, Span]]:
+    """Return the spans after the item head, each with the index of its line."""
     spans = []
     for index, line in enumerate(lines):
         offset = 0
@@ -141,28 +185,48 @@ def _emphasised_runs(lines: list[Line], head_length: int) -> list[str]:
             offset += len(span.text)
             if index == 0 and start < head_length:
                 continue
-            spans.append(span)
-    text_chars = sum(len(span.text) for span in spans if not span.is_math)
-    italic_chars = sum(len(span.text) for span in spans if span.is_italic)
-    italic_body = text_chars > 0 and italic_chars / text_chars > _ITALIC_BODY_SHARE
+            spans.append((index, span))
+    return spans
 
-    runs: list[str] = []
-    current: list[str] = []
-    for span in spans:
-        emphasised = span.is_bold or (span.is_italic and not italic_body)
-        if span.is_math:
-            emphasised = False
-        if emphasised and not span.is_math:
-            current.append(span.text)
-        elif span.text.isspace() and current:
-            current.append(span.text)
-        else:
-            if current:
-                runs.append("".join(current))
-            current = []
-    if current:
-        runs.append("".join(current))
-    return runs
+
+def _run_text(run: list[tuple[int, Span]], lines: list[Line]) -> list[str]:
+    """Return the text of an emphasised run, or nothing when the run is not a term."""
+    while run and run[-1][1].text.isspace():
+        run.pop()
+    if not run:
+        return []
+    for index, span in run:
+        line_size = max(other.size for other in lines[index].spans)
+        if span.text.strip() and span.size < _SCRIPT_SIZE_SHARE * line_size:
+            return []
+
+    first_line, last_line = run[0][0], run[-1][0]
+    text = ""
+    for position, (index, span) in enumerate(run):
+        if position and index != run[position - 1][0]:
+            text = text[:-1] if re.search(r"[a-z]-$", text) else text + " "
+        text += span.text
+    text = text.strip()
+
+    if first_line == last_line and text == lines[first_line].text.strip():
+        return []
+    # NOTE: a bulleted "Sets:" is kept as a term, and its lemma "set" then matches
+    # every later "set", so a generic word defined in a list links too widely.
+    line_start = lines[first_line].text.lstrip()
+    if text.endswith(":") and not line_start.startswith(_BULLETS):
+        return []
+    return [text]
+
+
+def _clean_surface(surface: str) -> str:
+    """Strip spacing, punctuation, a leading article and a trailing variable from a surface."""
+    surface = re.sub(r"\s+", " ", surface).strip(" ,.;:")
+    if surface.endswith(")") and surface.count("(") < surface.count(")"):
+        surface = surface[:-1]
+    surface = _LEADING_ARTICLE.sub("", surface)
+    if len(surface.split()) > 1:
+        surface = _TRAILING_VARIABLE.sub("", surface)
+    return surface.strip(" ,.;:")
 
 
 def _is_plausible_term(name: str) -> bool:
@@ -170,6 +234,10 @@ def _is_plausible_term(name: str) -> bool:
         return False
     words = name.split()
     if len(words) > _MAX_TERM_WORDS:
+        return False
+    if all(len(word) <= 2 for word in words):
+        return False
+    if name.count("(") != name.count(")") or name.count("[") != name.count("]"):
         return False
     letters = sum(character.isalpha() for character in name)
     return letters >= 0.7 * len(name.replace(" ", ""))
