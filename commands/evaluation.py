@@ -30,6 +30,12 @@ def print_report(console: Console, report: ExtractionReport, *, verbose: bool) -
     table.add_row("[bold]all[/bold]", *_score_cells(report.items))
     console.print(table)
     console.print(f"page accuracy of matched items: {report.page_accuracy:.3f}")
+    correct_titles = report.titled_items - len(report.wrong_titles)
+    console.print(
+        f"title accuracy of matched items with a gold title: {report.title_accuracy:.3f} "
+        f"({correct_titles} of {report.titled_items}); "
+        f"{len(report.spurious_titles)} titles stored on items that gold prints untitled"
+    )
 
     references = report.references
     console.print(
@@ -43,6 +49,8 @@ def print_report(console: Console, report: ExtractionReport, *, verbose: bool) -
         ("missed items", report.missed_items),
         ("spurious items", report.spurious_items),
         ("wrong pages", report.wrong_pages),
+        ("wrong titles", report.wrong_titles),
+        ("spurious titles", report.spurious_titles),
         ("missed edges", report.missed_edges),
         ("spurious edges", report.spurious_edges),
     ):

@@ -14,19 +14,43 @@ Matching rules:
 - An edge matches when both of its ends are matched items and the gold file has
   an edge between the two gold items. Several citations between the same pair
   of items count as one edge, on both sides.
+
+Titles are scored on matched items. A stored title is correct when it equals the
+gold `title` after `normalize_title`, which drops LaTeX markup, accents, case
+and whitespace, so "Production Planning ($T = 10$)" equals the printed
+"Production Planning (T = 10)". A gold title that starts with the item's head
+word and a colon ("Recipe: RHS Ranging") also matches without that prefix,
+because the PDF prints the word as the head. Gold titles made only of float
+placement letters ("H" from `\begin{algorithm}[H]`) are placement options, not
+titles, and count as untitled.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ingest.items import HEAD_WORDS
 from kg.errors import LemmagraphError
 from kg.models import BookGraph, Entity
 
 GOLD_EDGE_VIA = "ref"
+
+# LaTeX float placement options, which some gold files record as a bracket title.
+_FLOAT_PLACEMENT = re.compile(r"^[htbpH!]+$")
+# Accent commands such as \'e and \"o, whose letter stays after the accent is dropped.
+_LATEX_ACCENT = re.compile(r"""\\[`'^"~=.]""")
+_LATEX_COMMAND = re.compile(r"\\(?P<name>[A-Za-z]+)\*?")
+# \texorpdfstring{TeX}{bookmark text}: the PDF page prints the first argument.
+_TEXORPDFSTRING = re.compile(r"\\texorpdfstring\{(?P<tex>(?:[^{}]|\{[^{}]*\})*)\}\{(?:[^{}]|\{[^{}]*\})*\}")
+# Greek letter variants that TeX and PDF text set as separate characters: \phi prints ϕ, \varphi prints φ.
+_GREEK_VARIANTS = str.maketrans("\u03d5\u03d1\u03f5\u03d6\u03f1\u03c2", "\u03c6\u03b8\u03b5\u03c0\u03c1\u03c3")
+_QUOTES = str.maketrans("\u2018\u2019\u201c\u201d", "''\"\"")
+_DASHES = re.compile(r"[-\u2010-\u2015]+")
 
 
 @dataclass
@@ -80,6 +104,12 @@ class ExtractionReport:
     wrong_pages: list[str] = field(default_factory=list)
     missed_edges: list[str] = field(default_factory=list)
     spurious_edges: list[str] = field(default_factory=list)
+    # Share of matched items with a gold title whose stored title equals it after normalize_title.
+    title_accuracy: float = 0.0
+    titled_items: int = 0  # matched items with a gold title, the denominator of title_accuracy
+    wrong_titles: list[str] = field(default_factory=list)
+    # Matched items that store a title although the gold item has none.
+    spurious_titles: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -87,6 +117,7 @@ class ExtractionReport:
         data["items_by_kind"] = {kind: score.to_dict() for kind, score in sorted(self.items_by_kind.items())}
         data["references"] = self.references.to_dict()
         data["page_accuracy"] = round(self.page_accuracy, 4)
+        data["title_accuracy"] = round(self.title_accuracy, 4)
         return data
 
 
@@ -116,6 +147,7 @@ def evaluate_extraction(graph: BookGraph, gold_path: Path) -> ExtractionReport:
     page_accuracy = 1 - len(wrong_pages) / len(matches) if matches else 0.0
 
     references, missed_edges, spurious_edges = _score_edges(gold, gold_items, entities, graph, matches)
+    titles = _score_titles(gold_items, entities, matches)
     return ExtractionReport(
         items=Score(len(matches), len(entities), len(gold_items)),
         items_by_kind=by_kind,
@@ -134,7 +166,88 @@ def evaluate_extraction(graph: BookGraph, gold_path: Path) -> ExtractionReport:
         wrong_pages=wrong_pages,
         missed_edges=missed_edges,
         spurious_edges=spurious_edges,
+        title_accuracy=titles.accuracy,
+        titled_items=titles.titled,
+        wrong_titles=titles.wrong,
+        spurious_titles=titles.spurious,
     )
+
+
+def normalize_title(title: str) -> str:
+    """Reduce a title to the characters both LaTeX source and PDF text show.
+
+    Drops math delimiters (`$`, `\\(`, `\\)`), sub- and superscript marks,
+    command names (`\\emph`, `\\mathbb`), braces, accents, whitespace and case.
+    Greek letter commands (`\\tau`) become their letter, math alphanumerics
+    (U+1D70F) their plain letter, curly quotes straight ones, and every dash
+    run "-". Other commands that print a symbol, such as `\\le`, are dropped,
+    so a title with one does not equal its printed form.
+    """
+    text = _TEXORPDFSTRING.sub(r"\g<tex>", title)
+    text = _LATEX_ACCENT.sub("", text)
+    text = text.replace("\\(", "").replace("\\)", "")
+    text = _LATEX_COMMAND.sub(_greek_letter, text)
+    text = re.sub(r"[${}\\~_^]", "", text)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(character for character in text if not unicodedata.combining(character))
+    text = _DASHES.sub("-", text).translate(_GREEK_VARIANTS).translate(_QUOTES)
+    return "".join(text.casefold().split())
+
+
+def _greek_letter(command: re.Match[str]) -> str:
+    """Return the letter a Greek letter command prints (`\\tau` -> τ, `\\Phi` -> Φ, `\\varphi` -> φ), else ''."""
+    name = command.group("name").removeprefix("var")
+    case = "CAPITAL" if name[:1].isupper() else "SMALL"
+    try:
+        return unicodedata.lookup(f"GREEK {case} LETTER {name.upper()}")
+    except KeyError:
+        return ""
+
+
+@dataclass
+class _TitleScore:
+    accuracy: float
+    titled: int
+    wrong: list[str]
+    spurious: list[str]
+
+
+def _score_titles(gold_items: list[dict], entities: list[Entity], matches: list[tuple[int, int]]) -> _TitleScore:
+    correct = titled = 0
+    wrong: list[str] = []
+    spurious: list[str] = []
+    for gold_index, entity_index in matches:
+        item = gold_items[gold_index]
+        stored = entities[entity_index].title or ""
+        expected = _gold_title(item)
+        if not expected:
+            if stored.strip():
+                spurious.append(f"{_gold_label(item)}: stored {stored!r}, gold untitled")
+            continue
+        titled += 1
+        if normalize_title(stored) in _accepted_titles(expected, item["kind"]):
+            correct += 1
+        else:
+            wrong.append(f"{_gold_label(item)}: stored {stored!r}, gold {expected!r}")
+    return _TitleScore(correct / titled if titled else 0.0, titled, wrong, spurious)
+
+
+def _gold_title(item: dict) -> str:
+    title = (item.get("title") or "").strip()
+    return "" if _FLOAT_PLACEMENT.match(title) else title
+
+
+def _accepted_titles(gold_title: str, kind: str) -> set[str]:
+    """Return the normalized forms of `gold_title` that count as correct for an item of `kind`."""
+    accepted = {normalize_title(gold_title)}
+    head, colon, rest = gold_title.partition(":")
+    if colon and head.strip().lower() in _head_words(kind):
+        accepted.add(normalize_title(rest))
+    return accepted
+
+
+def _head_words(kind: str) -> set[str]:
+    return {word for word, word_kind in HEAD_WORDS.items() if word_kind == kind}
 
 
 def _load_gold(path: Path) -> dict:

@@ -218,9 +218,10 @@ def _title_run_end(ranges: list[tuple[int, int, Span]], start: int, emphasis: st
     """Return where the title after a colon ends: the last span set like the head.
 
     A math span inside the title ("Production Planning (T = 10)") is kept when
-    emphasised text follows it, and an opening bracket left unclosed by the run
-    is closed by extending the title to the matching bracket.
+    emphasised text follows it. An opening bracket keeps the title going through
+    spans in any font until the span that closes it.
     """
+    text = "".join(span.text for _, _, span in ranges)
     end = start
     pending = start
     for span_start, span_end, span in ranges:
@@ -235,15 +236,25 @@ def _title_run_end(ranges: list[tuple[int, int, Span]], start: int, emphasis: st
         if _span_has_emphasis(span, emphasis):
             end = span_end
             pending = span_end
-        else:
-            break
-    text = "".join(span.text for _, _, span in ranges)
-    title = text[start:end]
-    if title.count("(") > title.count(")"):
+            continue
+        if _has_open_bracket(text[start:end]):
+            close = span.text.find(")")
+            if close == -1:
+                # Books set in text fonts print math such as "(T = 10)" in the body
+                # fonts, so an open bracket keeps the title going to its close.
+                pending = span_end
+                continue
+            end = span_start + close + 1
+        break
+    if _has_open_bracket(text[start:end]):
         close = text.find(")", end)
         if close != -1 and close <= pending:
             end = close + 1
     return end
+
+
+def _has_open_bracket(text: str) -> bool:
+    return text.count("(") > text.count(")")
 
 
 def _span_has_emphasis(span: Span, emphasis: str) -> bool:

@@ -7,7 +7,7 @@ import pytest
 
 from kg.errors import LemmagraphError
 from kg.models import Book, BookGraph, Entity, Reference
-from ingest.evaluation import evaluate_extraction
+from ingest.evaluation import evaluate_extraction, normalize_title
 
 
 def _entity(kind: str, number: str | None, page: int, order: int) -> Entity:
@@ -88,3 +88,46 @@ def test_invalid_gold_file_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(LemmagraphError, match="gold"):
         evaluate_extraction(graph, path)
+
+
+def test_normalize_title_drops_latex_markup() -> None:
+    assert normalize_title(r"Production Planning (\(T = 10\))") == normalize_title("Production Planning (𝑇= 10)")
+    assert normalize_title(r"\emph{Source--Sink} Flow") == normalize_title("source–sink flow")
+    assert normalize_title(r"Balog-Szemer\'edi-Gowers") == normalize_title("Balog-Szemerédi-Gowers")
+    assert normalize_title(r"$\tau$-minimizer") == normalize_title("𝜏-minimizer")
+    assert normalize_title(r"$\phi$-minimizers exist") == normalize_title("𝜙-minimizers exist")
+    assert normalize_title(r"Entropy of $Z_2$") == normalize_title("Entropy of 𝑍2")
+    assert normalize_title(r"PFR with \texorpdfstring{$C=9$}{C=9}") == normalize_title("PFR with 𝐶= 9")
+    assert normalize_title("Constructing good variables, I'") == normalize_title("Constructing good variables, I’")
+    assert normalize_title("Production Planning") != normalize_title("Production Planning ⋆⋆A small factory")
+
+
+def test_scores_titles_of_matched_items(tmp_path: Path) -> None:
+    gold = {
+        "items": [
+            {"id": "e1", "kind": "example", "number": "1.1", "page": 1, "title": r"Diet (\(T = 2\))"},
+            {"id": "e2", "kind": "example", "number": "1.2", "page": 1, "title": "Camping Trip"},
+            {"id": "e3", "kind": "example", "number": "1.3", "page": 1, "title": ""},
+            {"id": "a1", "kind": "algorithm", "number": None, "page": 2, "title": "Recipe: RHS Ranging"},
+            {"id": "a2", "kind": "algorithm", "number": "1", "page": 2, "title": "H"},
+            {"id": "e4", "kind": "example", "number": "1.4", "page": 3, "title": "Never Found"},
+        ],
+        "edges": [],
+    }
+    path = tmp_path / "gold.json"
+    path.write_text(json.dumps(gold))
+    entities = [
+        Entity("b:e1", "b", "example", "1.1", "Diet (T = 2)", "text", 1, 0),
+        Entity("b:e2", "b", "example", "1.2", "Camping", "text", 1, 1),
+        Entity("b:e3", "b", "example", "1.3", "Stray", "text", 1, 2),
+        Entity("b:a1", "b", "algorithm", None, "RHS Ranging", "text", 2, 3),
+        Entity("b:a2", "b", "algorithm", "1", None, "text", 2, 4),
+    ]
+
+    report = evaluate_extraction(BookGraph(Book("b", "B", "b.pdf", 3, "0"), entities), path)
+
+    assert report.titled_items == 3
+    assert report.title_accuracy == pytest.approx(2 / 3)
+    assert report.wrong_titles == ["Example 1.2: stored 'Camping', gold 'Camping Trip'"]
+    assert report.spurious_titles == ["Example 1.3: stored 'Stray', gold untitled"]
+    assert report.to_dict()["title_accuracy"] == pytest.approx(0.6667)

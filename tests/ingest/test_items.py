@@ -39,6 +39,34 @@ def test_boxed_head_with_colon_title(ingest_pages) -> None:
     assert example.text == BODY
 
 
+def test_colon_title_keeps_bracketed_math(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [
+            ("Example 4.1:", "bold"),
+            (" Production Planning (", "bold"),
+            ("T", "italic"),
+            (" = 10", "regular"),
+            (")", "bold"),
+        ],
+        [(BODY, "regular")],
+    ]])
+
+    [example] = graph.entities
+    assert example.title == "Production Planning (T = 10)"
+    assert example.text == BODY
+
+
+def test_colon_title_bracket_closed_in_body_font(ingest_pages) -> None:
+    graph = ingest_pages([[
+        [("Example 4.2:", "bold"), (" Overtime (", "bold"), ("T", "italic"), (" = 10) per period", "regular")],
+        [(BODY, "regular")],
+    ]])
+
+    [example] = graph.entities
+    assert example.title == "Overtime (T = 10)"
+    assert example.text.startswith("per period")
+
+
 def test_synonym_head_words_map_to_kinds(ingest_pages) -> None:
     graph = ingest_pages([[
         [("Problem 3.1", "bold"), (" Solve the system below for every value.", "regular")],
