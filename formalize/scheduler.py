@@ -99,6 +99,9 @@ JOB_FAULTS_BEFORE_AVOIDING = 2
 # Rate-limit pause when a 429 carries no Retry-After.
 DEFAULT_RATE_LIMIT_PAUSE_SECONDS = 1.0
 MIN_RATE_FACTOR = 1 / 16
+# The shortest stretch of traffic a learned request rate is measured over, so that a
+# few requests sent at once do not read as a huge rate.
+MIN_LEARNING_SECONDS = 1.0
 RATE_RECOVERY_STEP = 0.1
 # Request limits are usually counted per minute, so a minute after the pause without
 # another 429 restores the full rate from any factor: ten steps of a tenth.
@@ -270,14 +273,19 @@ class TokenBucket:
             self.tat -= count * self.interval
 
     def slow_down(self, now: float, pause_end: float | None = None) -> None:
-        """Halve the rate, which starts to recover with time at `pause_end` (default `now`). An
-        unlimited bucket first takes as its limit the requests of the last minute, or its burst
-        when that is more."""
+        """Halve the rate, which starts to recover with time at `pause_end` (default `now`).
+
+        An unlimited bucket first takes as its limit the rate at which it sent requests
+        in the last minute, measured over the time those requests span (at least
+        `MIN_LEARNING_SECONDS`), or its burst per minute when that is more. A batch that
+        meets a 429 in its first seconds has sent few requests, but at a high rate.
+        """
         self.recover_over_time(now)
         if self.requests_per_minute is None:
             while self.recent and self.recent[0] < now - 60.0:
                 self.recent.popleft()
-            self.requests_per_minute = float(max(self.burst, len(self.recent)))
+            span = max(now - self.recent[0], MIN_LEARNING_SECONDS) if self.recent else 60.0
+            self.requests_per_minute = max(float(self.burst), len(self.recent) * 60.0 / min(span, 60.0))
             self.learned = True
             self.tat = now
         old_interval = self.interval

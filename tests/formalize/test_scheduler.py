@@ -227,8 +227,28 @@ def test_unlimited_bucket_learns_limit_from_429():
 
     bucket.slow_down(1.0)
 
-    assert bucket.requests_per_minute == 10
-    assert bucket.interval == pytest.approx(12.0), "the learned 10 per minute, halved"
+    assert bucket.requests_per_minute == pytest.approx(600.0), "10 requests in 1 s"
+    assert bucket.interval == pytest.approx(0.2), "the learned 600 per minute, halved"
+
+
+def test_early_429_learns_rate_of_its_seconds():
+    bucket = TokenBucket(requests_per_minute=None, burst=1)
+    for at in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
+        bucket.book(at)
+
+    bucket.slow_down(3.0)
+
+    assert bucket.requests_per_minute == pytest.approx(120.0), "6 requests in 3 s, not 6 in a minute"
+
+
+def test_learned_rate_counts_last_minute_only():
+    bucket = TokenBucket(requests_per_minute=None, burst=1)
+    for second in range(0, 120, 2):
+        bucket.book(float(second))
+
+    bucket.slow_down(120.0)
+
+    assert bucket.requests_per_minute == pytest.approx(30.0, rel=0.05)
 
 
 def test_breaker_opens_after_threshold():
@@ -592,7 +612,7 @@ def test_learned_limit_forgotten_after_recovery():
     learned = bucket.requests_per_minute
     bucket.recover_over_time(0.5 + 5 * scheduler_module.RATE_RECOVERY_SECONDS)
 
-    assert learned == 6.0
+    assert learned == 360.0, "6 requests at once, counted over the minimum of 1 s"
     assert bucket.factor == 1.0
     assert bucket.requests_per_minute is None, "the endpoint is unlimited again, as configured"
     assert bucket.next_free(40.0, 100) == 40.0
