@@ -28,9 +28,12 @@ from retrieval.vector_index import FaissVectorIndex, VectorIndex
 
 log = logging.getLogger(__name__)
 
-# How long a store call waits while another process has the embedded store open.
+# How long a command waits to open the embedded store while another process has it
+# open, such as a batch writing a target, before it reports the lock.
+STORE_OPEN_WAIT_SECONDS = 10.0
+# How long a store call of a command that released the store waits to open it again.
 STORE_LOCK_WAIT_SECONDS = 60.0
-STORE_LOCK_POLL_SECONDS = 0.5
+STORE_LOCK_POLL_SECONDS = 0.1
 
 
 class Services:
@@ -42,11 +45,21 @@ class Services:
 
     @cached_property
     def store(self) -> GraphStore:
+        """The graph store, opened on first use. The embedded store is waited for up to
+        `STORE_OPEN_WAIT_SECONDS` while another process has it open."""
         settings = self.settings
         neo4j = Neo4jConnection(
             settings.neo4j_uri, settings.neo4j_username, settings.neo4j_password, settings.neo4j_database
         )
-        return open_graph_store(self.workspace, settings.store, neo4j)
+        deadline = time.monotonic() + STORE_OPEN_WAIT_SECONDS
+        while True:
+            try:
+                return open_graph_store(self.workspace, settings.store, neo4j)
+            except GraphStoreError as error:
+                if not held_by_another_process(error) or time.monotonic() >= deadline:
+                    raise
+                log.info("Waiting for another process to release the graph store: %s", error)
+                time.sleep(STORE_LOCK_POLL_SECONDS)
 
     @cached_property
     def vectors(self) -> VectorIndex:
@@ -235,8 +248,13 @@ class ReopeningStore:
             try:
                 return self._services.store
             except GraphStoreError as error:
-                # NOTE: the embedded store reports a held lock only in its message text.
-                if "locked" not in str(error) or time.monotonic() >= deadline:
+                if not held_by_another_process(error) or time.monotonic() >= deadline:
                     raise
                 log.info("Waiting for another process to release the graph store: %s", error)
                 time.sleep(STORE_LOCK_POLL_SECONDS)
+
+
+def held_by_another_process(error: GraphStoreError) -> bool:
+    """Return whether opening the embedded store failed because another process has it open."""
+    # NOTE: the embedded store reports a held lock only in its message text.
+    return "locked by another process" in str(error)

@@ -89,8 +89,9 @@ FORMALIZED_KINDS: tuple[str, ...] = (
 FOUNDATION_KINDS = frozenset({"definition", "notation"})
 _NEEDING_SIGNALS = frozenset({CITATION, TRANSITIVE_CITATION, TERM})
 # How long the graph store stays open without a call before a batch that may release
-# it does. Reopening the embedded store costs tens of milliseconds, so a busy batch keeps it.
-STORE_IDLE_SECONDS = 1.0
+# it does. Reopening the embedded store costs tens of milliseconds, so a batch that
+# writes several targets a second keeps it.
+STORE_IDLE_SECONDS = 0.25
 # How often, in seconds, a waiting batch checks for a Ctrl-C. The signal handler only
 # counts interrupts, so the batch sees one at its next check.
 INTERRUPT_POLL_SECONDS = 0.1

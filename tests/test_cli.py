@@ -248,6 +248,7 @@ def test_failed_vector_write_keeps_book_and_vectors(capsys, monkeypatch, tmp_pat
 def test_ingest_into_locked_store_fails_before_reading(capsys, monkeypatch, tmp_path, sample_pdf):
     import subprocess
 
+    import commands.services
     import ingest.pipeline
 
     home = tmp_path / "home"
@@ -259,6 +260,7 @@ def test_ingest_into_locked_store_fails_before_reading(capsys, monkeypatch, tmp_
     try:
         assert holder.stdout.readline().strip() == "holding"
         monkeypatch.setattr(ingest.pipeline, "ingest_pdf", lambda *args, **kwargs: pytest.fail("the PDF was read"))
+        monkeypatch.setattr(commands.services, "STORE_OPEN_WAIT_SECONDS", 0.3)
 
         result = invoke(capsys, monkeypatch, "--home", str(home), "ingest", str(sample_pdf), "--book", "late")
     finally:
@@ -266,6 +268,29 @@ def test_ingest_into_locked_store_fails_before_reading(capsys, monkeypatch, tmp_
 
     assert result.status == 1
     assert "locked by another process" in result.err
+
+
+def test_command_waits_for_briefly_locked_store(capsys, monkeypatch, tmp_path):
+    import subprocess
+    import threading
+
+    home = tmp_path / "home"
+    assert invoke(capsys, monkeypatch, "--home", str(home), "books").status == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_STORE_SCRIPT, str(home / "graph.lbdb")],
+        cwd=REPO, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    release = threading.Timer(1.0, holder.stdin.close)
+    release.start()
+    try:
+        result = invoke(capsys, monkeypatch, "--home", str(home), "books", "--json")
+    finally:
+        release.join()
+        holder.wait(timeout=30)
+
+    assert result.status == 0, result.err
+    assert json.loads(result.out) == []
 
 
 def test_invalid_book_id_is_usage_error(capsys, monkeypatch, tmp_path, sample_pdf):
