@@ -19,7 +19,6 @@ from formalize.batch_report import (
     BatchReport,
     TargetResult,
 )
-from formalize.endpoints import DEFAULT_EXPECTED_SECONDS
 from kg.models import PASSED
 
 UNKNOWN_COST = "unknown"
@@ -205,18 +204,28 @@ def schedule_lines(report: BatchReport, plan: BatchPlan) -> list[str]:
     """Return the wall time against the schedule's prediction and the least possible time.
 
     A batch whose every target was accepted earlier scheduled nothing, so it gets the wall time only.
+    A prediction and a bound from the default seconds per job would mean nothing, so when a
+    scheduled endpoint sets no expected_seconds, only the bound from measured times is given.
     """
     if report.count(SKIPPED_STATUS) == len(report.results):
         return [f"Wall time {report.actual_seconds:.2f} s."]
-    lines = [f"Wall time {report.actual_seconds:.2f} s. The schedule predicted {report.predicted_seconds:.2f} s "
-             f"{_prediction_source(plan)}"]
-    if report.bound is not None:
-        bound = report.bound
-        lines.append(
-            f"No schedule could finish under {bound.seconds:.2f} s with those seconds per job and the "
-            f"endpoints' limits. The longest chain of dependent items takes {bound.critical_path:.2f} s, and the "
-            f"endpoints' concurrency and request rates need {bound.throughput:.2f} s to run every job."
-        )
+    unset = _unestimated_endpoints(plan)
+    if unset:
+        lines = [
+            f"Wall time {report.actual_seconds:.2f} s. No prediction, because {_and_names(unset)} "
+            f"set{'s' if len(unset) == 1 else ''} no expected_seconds: set it in each [[endpoints]] entry to a "
+            "typical time per item to get one."
+        ]
+    else:
+        lines = [f"Wall time {report.actual_seconds:.2f} s. The schedule predicted {report.predicted_seconds:.2f} s "
+                 "from each endpoint's expected_seconds."]
+        if report.bound is not None:
+            bound = report.bound
+            lines.append(
+                f"No schedule could finish under {bound.seconds:.2f} s with those seconds per job and the "
+                f"endpoints' limits. The longest chain of dependent items takes {bound.critical_path:.2f} s, and "
+                f"the endpoints' concurrency and request rates need {bound.throughput:.2f} s to run every job."
+            )
     if report.observed_bound is not None:
         lines.append(
             f"With the measured seconds per job, no schedule could finish under {report.observed_bound.seconds:.2f} s."
@@ -224,22 +233,15 @@ def schedule_lines(report: BatchReport, plan: BatchPlan) -> list[str]:
     return lines
 
 
-def _prediction_source(plan: BatchPlan) -> str:
-    """Say where the predicted seconds per job came from: expected_seconds, or its default."""
+def _unestimated_endpoints(plan: BatchPlan) -> list[str]:
+    """Name the endpoints of the first tier that set no expected_seconds."""
     first_tier = set(plan.tiers[0]) if plan.tiers else None
     endpoints = [endpoint for endpoint in plan.choice.endpoints if first_tier is None or endpoint.name in first_tier]
-    unset = [endpoint.name for endpoint in endpoints if endpoint.expected_seconds is None]
-    if len(unset) == len(endpoints):
-        return (
-            f"from the default estimate of {DEFAULT_EXPECTED_SECONDS:g} s per job, because no endpoint sets "
-            "expected_seconds: set it in each [[endpoints]] entry to a typical time per item."
-        )
-    if unset:
-        return (
-            f"from each endpoint's expected_seconds, and the default of {DEFAULT_EXPECTED_SECONDS:g} s per job "
-            f"for {', '.join(unset)}, which does not set it."
-        )
-    return "from each endpoint's expected_seconds."
+    return [endpoint.name for endpoint in endpoints if endpoint.expected_seconds is None]
+
+
+def _and_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def cost_line(report: BatchReport, plan: BatchPlan) -> str:

@@ -130,13 +130,13 @@ def test_cost_unknown_when_no_price(report):
     assert any(line.startswith("Cost unknown, because endpoint small has no price") for line in lines)
 
 
-def test_default_expected_seconds_named(report):
+def test_unset_expected_seconds_gives_no_prediction(report):
     lines = summary_lines(report, plan())
 
-    schedule = next(line for line in lines if "predicted" in line)
-    assert "default estimate of 60 s per job" in schedule
-    assert "expected_seconds" in schedule
-    assert "configured seconds per job" not in " ".join(lines)
+    schedule = next(line for line in lines if line.startswith("Wall time"))
+    assert "No prediction, because small and large set no expected_seconds" in schedule
+    assert not any("predicted" in line for line in lines), "a prediction from a default would mislead"
+    assert not any(line.startswith("No schedule could finish under") for line in lines)
 
 
 def test_configured_expected_seconds(report):
