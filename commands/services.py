@@ -47,19 +47,7 @@ class Services:
     def store(self) -> GraphStore:
         """The graph store, opened on first use. The embedded store is waited for up to
         `STORE_OPEN_WAIT_SECONDS` while another process has it open."""
-        settings = self.settings
-        neo4j = Neo4jConnection(
-            settings.neo4j_uri, settings.neo4j_username, settings.neo4j_password, settings.neo4j_database
-        )
-        deadline = time.monotonic() + STORE_OPEN_WAIT_SECONDS
-        while True:
-            try:
-                return open_graph_store(self.workspace, settings.store, neo4j)
-            except GraphStoreError as error:
-                if not held_by_another_process(error) or time.monotonic() >= deadline:
-                    raise
-                log.info("Waiting for another process to release the graph store: %s", error)
-                time.sleep(STORE_LOCK_POLL_SECONDS)
+        return self._open_store(STORE_OPEN_WAIT_SECONDS)
 
     @cached_property
     def vectors(self) -> VectorIndex:
@@ -85,6 +73,28 @@ class Services:
     def open_store(self) -> GraphStore:
         """Open the graph store now, so that a locked or unreachable store fails before slow work starts."""
         return self.store
+
+    def reopen_store(self) -> GraphStore:
+        """Return the store, opening it again after `release_store` and waiting up to
+        `STORE_LOCK_WAIT_SECONDS` while another process has it open."""
+        if "store" not in self.__dict__:
+            self.__dict__["store"] = self._open_store(STORE_LOCK_WAIT_SECONDS)
+        return self.store
+
+    def _open_store(self, wait_seconds: float) -> GraphStore:
+        settings = self.settings
+        neo4j = Neo4jConnection(
+            settings.neo4j_uri, settings.neo4j_username, settings.neo4j_password, settings.neo4j_database
+        )
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                return open_graph_store(self.workspace, settings.store, neo4j)
+            except GraphStoreError as error:
+                if not held_by_another_process(error) or time.monotonic() >= deadline:
+                    raise
+                log.info("Waiting for another process to release the graph store: %s", error)
+                time.sleep(STORE_LOCK_POLL_SECONDS)
 
     def close(self) -> None:
         if "store" in self.__dict__:
@@ -240,18 +250,7 @@ class ReopeningStore:
         self._services = services
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._open(), name)
-
-    def _open(self) -> Any:
-        deadline = time.monotonic() + STORE_LOCK_WAIT_SECONDS
-        while True:
-            try:
-                return self._services.store
-            except GraphStoreError as error:
-                if not held_by_another_process(error) or time.monotonic() >= deadline:
-                    raise
-                log.info("Waiting for another process to release the graph store: %s", error)
-                time.sleep(STORE_LOCK_POLL_SECONDS)
+        return getattr(self._services.reopen_store(), name)
 
 
 def held_by_another_process(error: GraphStoreError) -> bool:

@@ -39,7 +39,7 @@ def invoke(capsys, monkeypatch, *args: str) -> Result:
 
 
 REPO = Path(__file__).resolve().parents[1]
-# Opens the embedded store at argv[1], says so, and keeps it open until stdin closes.
+# Opens the embedded store at argv[1], prints "holding", and keeps the store open until stdin closes.
 HOLD_STORE_SCRIPT = (
     "import sys\n"
     "from kg.ladybug_store import LadybugStore\n"

@@ -19,7 +19,8 @@ import pytest
 
 import formalize.batch as batch_module
 import formalize.scheduler as scheduler_module
-from commands.services import ReopeningStore
+from commands.services import ReopeningStore, Services
+from commands.settings import resolve_settings
 from formalize.batch import BatchRunner, FormalizerAttempt, build_job_graph, formalizer_builder, job_needs, select_items
 from formalize.batch_report import ACCEPTED_STATUS, FAILED_STATUS, NOT_RUN_STATUS, SKIPPED_STATUS
 from formalize.endpoints import Endpoint
@@ -291,27 +292,6 @@ def test_unconfigured_endpoints_all_tried(store, tmp_path, chapter, servers):
         assert usage[name].accepted >= 1, f"endpoint {name} ran no job"
 
 
-class LazyServices:
-    """The part of the command wiring that the batch needs: a store opened on first use, and its release."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.opened: LadybugStore | None = None
-        self.releases = 0
-
-    @property
-    def store(self) -> LadybugStore:
-        if self.opened is None:
-            self.opened = LadybugStore(self.path)
-        return self.opened
-
-    def release_store(self) -> None:
-        if self.opened is not None:
-            self.opened.close()
-            self.opened = None
-            self.releases += 1
-
-
 def store_opens_in_other_process(path: Path) -> bool:
     probe = f"from kg.ladybug_store import LadybugStore; LadybugStore({str(path)!r}).close()"
     return subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, timeout=60).returncode == 0
@@ -319,16 +299,21 @@ def store_opens_in_other_process(path: Path) -> bool:
 
 def test_batch_releases_idle_store(tmp_path, chapter, servers, monkeypatch):
     monkeypatch.setattr(batch_module, "STORE_IDLE_SECONDS", 0.05)
-    path = tmp_path / "released.lbdb"
-    writer = LadybugStore(path)
-    writer.write_book(chapter[0])
-    writer.close()
-    services = LazyServices(path)
+    services = Services(resolve_settings({"home": tmp_path / "home"}, environ={}))
+    path = services.workspace.graph_path
+    services.store.write_book(chapter[0])
+    services.release_store()
+    releases = []
+
+    def release() -> None:
+        releases.append(time.monotonic())
+        services.release_store()
+
     store = ReopeningStore(services)
     server = start(servers, SimulatedModel("m", latency_seconds=0.3))
     lean = LeanProject(tmp_path / "lean", bundled_lean_template())
     build = formalizer_builder(lean, {}, repair_rounds=0)
-    attempt = FormalizerAttempt(store, build, release_store=services.release_store)
+    attempt = FormalizerAttempt(store, build, release_store=release)
     runner = BatchRunner(store, [endpoint("only", server, concurrency=1, expected_seconds=0.6)], attempt)
     reports = []
     batch = threading.Thread(target=lambda: reports.append(runner.run(chapter[1])))
@@ -342,7 +327,7 @@ def test_batch_releases_idle_store(tmp_path, chapter, servers, monkeypatch):
     services.release_store()
 
     assert opened_while_running, "another process opened the store between the batch's writes"
-    assert services.releases >= 1
+    assert releases, "the idle store was released"
     assert reports[0].count(ACCEPTED_STATUS) == 7, "every write reopened the store"
     reader = LadybugStore(path)
     assert all(reader.targets(item_id) for item_id in chapter[1])
